@@ -86,6 +86,8 @@ class Column:
     def stored_columns(self) -> list[tuple[str, str]]:
         """The (name, DuckDB type) pairs this column becomes in the store."""
         base = self.name.lower()
+        if self.identifier == "pseudonymise" and self.kind == "ref_list":
+            return [(base, self.sql_type)]  # each reference pseudonymised inside the list
         if self.identifier == "pseudonymise":
             stem = base[:-4] if base.endswith("_ref") else base
             return [(f"{stem}_key", "VARCHAR")]

@@ -1,0 +1,151 @@
+"""The `mfhc` command line. Exit status: 0 success, 1 data error (with the report), 2 usage error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.config import ConfigError, load_settings
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _settings(db: Path | None):
+    try:
+        return load_settings(db_path=db)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _print_report(report, stream=None) -> None:
+    for line in report.summary_lines():
+        click.echo(line, file=stream)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mfhc")
+def main() -> None:
+    """mfhc: children missing from home and care, for Local Safeguarding Children Boards."""
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder to write the synthetic source files into.")
+@click.option("--children", type=click.IntRange(min=1), default=None,
+              help="Distinct children who go missing over the whole window (default: one authority's size).")
+@click.option("--years", type=click.IntRange(1, 20), default=3, show_default=True, help="Financial years.")
+@click.option("--seed", type=int, default=2014, show_default=True, help="Random seed (same seed, same files).")
+@click.option("--no-errors", is_flag=True, help="Write no deliberate data-quality errors.")
+def generate(out_dir: Path, children: int | None, years: int, seed: int, no_errors: bool) -> None:
+    """Write a realistic SYNTHETIC source folder (Wolverhampton's real geography) in the formats of docs/inputs.md."""
+    from pipelines import generate as generator
+    from pipelines.load import SYNTHETIC_MARKER
+
+    kwargs = {"years": years, "seed": seed, "progress": sys.stderr.isatty(), "errors": not no_errors}
+    if children is not None:
+        kwargs["children"] = children
+    summary = generator.generate(out_dir, **kwargs)
+    (out_dir / SYNTHETIC_MARKER).write_text(
+        "Synthetic data made by `mfhc generate` on Wolverhampton's real geography. Not real children.\n",
+        encoding="utf-8")
+    click.echo(f"wrote synthetic source folder {out_dir}")
+    for key, value in summary.items():
+        click.echo(f"  {key}: {value}")
+
+
+def _run_load(source_dir: Path, db: Path | None, strict: bool) -> None:
+    from pipelines.load import LoadError, load
+
+    settings = _settings(db)
+    try:
+        report = load(source_dir, settings, strict=strict, progress=sys.stderr.isatty())
+    except LoadError as exc:
+        if exc.report is not None and (len(exc.report.rejections) or exc.report.files):
+            _print_report(exc.report, sys.stderr)
+        click.echo(f"load failed: {exc}", err=True)
+        click.echo(f"the store {settings.db_path} was not changed", err=True)
+        sys.exit(1)
+    _print_report(report)
+    click.echo(f"store: {settings.db_path}")
+
+
+@main.command("load")
+@click.argument("source_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Database file (default data/mfhc.duckdb, or MFHC_DB).")
+@click.option("--strict", is_flag=True, help="Fail the load if any row breaks a rule.")
+def load_command(source_dir: Path, db: Path | None, strict: bool) -> None:
+    """Validate, pseudonymise, link and load SOURCE_DIR; the store is replaced atomically."""
+    _run_load(source_dir, db, strict)
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+def demo(db: Path | None) -> None:
+    """Generate the default synthetic data set (fixed seed) and load it: the embedded demo."""
+    from pipelines import generate as generator
+    from pipelines.load import SYNTHETIC_MARKER
+
+    settings = _settings(db)
+    source = Path(settings.db_path).parent / "demo_source"
+    if source.exists():
+        shutil.rmtree(source)
+    generator.generate(source, progress=sys.stderr.isatty())
+    (source / SYNTHETIC_MARKER).write_text("Synthetic demo data on Wolverhampton's real geography.\n",
+                                           encoding="utf-8")
+    _run_load(source, settings.db_path, strict=False)
+
+
+@main.command()
+@click.option("--from", "period_from", type=DATE, required=True, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "period_to", type=DATE, required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def kpis(period_from: dt.datetime, period_to: dt.datetime, db: Path | None, as_json: bool) -> None:
+    """The board KPIs of docs/metrics.md for episodes starting in the period (both ends inclusive)."""
+    from pipelines.kpis import compute_kpis
+    from pipelines.store import StoreMissing, read_only
+
+    if period_from > period_to:
+        raise click.BadParameter("--from is after --to", param_hint="--from/--to")
+    settings = _settings(db)
+    try:
+        with read_only(settings.db_path) as con:
+            figures = compute_kpis(con, period_from.date(), period_to.date())
+    except StoreMissing as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    for key, value in figures.items():
+        click.echo(f"{key:32} {value}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+def serve(host: str, port: int, db: Path | None) -> None:
+    """Serve the dashboard (builds the demo store first when there is none)."""
+    import os
+
+    settings = _settings(db)
+    if not Path(settings.db_path).exists():
+        click.echo(f"no store at {settings.db_path}: building the demo data set first", err=True)
+        ctx = click.get_current_context()
+        ctx.invoke(demo, db=settings.db_path)
+    os.environ["MFHC_DB"] = str(settings.db_path)
+    from dashboard.app import create_app
+
+    app = create_app(settings.db_path)
+    app.run(host=host, port=port, debug=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Settings from `mfhc.toml` (path from MFHC_CONFIG) and the environment.
+
+Secrets never live in the file: the pseudonymisation key comes from MFHC_PSEUDONYM_KEY
+or from a key file beside the database that the first load creates.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB = Path("data/mfhc.duckdb")
+DEFAULT_CONFIG = Path("mfhc.toml")
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class EscalationRule:
+    episodes: int = 3
+    days: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = DEFAULT_DB
+    authority_name: str = "Wolverhampton"
+    authority_code: str = "E08000031"
+    # {source table name: {column name in the extract (normalised): mfhc column name}}
+    column_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    onspd_path: Path | None = None
+    escalation: EscalationRule = EscalationRule()
+
+
+def normalise_header(name: str) -> str:
+    return name.strip().lower()
+
+
+def load_settings(config_path: Path | None = None, db_path: Path | None = None) -> Settings:
+    path = config_path or Path(os.environ.get("MFHC_CONFIG", DEFAULT_CONFIG))
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    elif config_path is not None:
+        raise ConfigError(f"{path}: configuration file not found")
+
+    column_maps: dict[str, dict[str, str]] = {}
+    for source, section in (raw.get("sources") or {}).items():
+        columns = (section or {}).get("columns") or {}
+        column_maps[source] = {normalise_header(k): normalise_header(v) for k, v in columns.items()}
+
+    authority = raw.get("authority") or {}
+    geography = raw.get("geography") or {}
+    escalation = raw.get("escalation") or {}
+    onspd = geography.get("onspd")
+    env_db = os.environ.get("MFHC_DB")
+    return Settings(
+        db_path=Path(db_path or env_db or raw.get("database", {}).get("path") or DEFAULT_DB),
+        authority_name=authority.get("name", Settings.authority_name),
+        authority_code=authority.get("code", Settings.authority_code),
+        column_maps=column_maps,
+        onspd_path=Path(onspd) if onspd else None,
+        escalation=EscalationRule(
+            episodes=int(escalation.get("episodes", EscalationRule.episodes)),
+            days=int(escalation.get("days", EscalationRule.days)),
+        ),
+    )

@@ -1,0 +1,168 @@
+"""Readers: find each source file of a source folder and read it as text.
+
+Every value is read as a string (blanks as ""); typing is validation's job. Only the
+columns the schema declares are read, so a column of names in an extract is never read.
+A file that cannot be read at all raises `SourceFileError`, which stops the load.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.config import normalise_header
+from pipelines.schema import HOMES, SSDA903_TABLES, TABLES, Table
+
+_CHUNK = 1 << 22
+
+
+class SourceFileError(Exception):
+    """A file that cannot be used at all: the load stops and the old store stays."""
+
+    def __init__(self, file: str, message: str):
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+@dataclass
+class RawFile:
+    table: Table
+    label: str  # the file's path relative to the source folder, as reports show it
+    frame: pd.DataFrame  # str columns named as the schema, in schema order
+    sha256: str
+    collection_year: str | None = None  # SSDA903 files in ssda903/<year>/
+
+
+def file_checksum_and_check_utf8(path: Path, label: str) -> str:
+    """SHA-256 of the file; raises SourceFileError unless it is UTF-8 text."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            if b"\x00" in chunk:
+                raise SourceFileError(label, "not a text CSV file (it contains NUL bytes)")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise SourceFileError(
+                    label, f"not UTF-8 text (invalid byte at offset {offset + exc.start}); save it as UTF-8 CSV"
+                ) from exc
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise SourceFileError(label, "not UTF-8 text (truncated character at the end)") from exc
+    return digest.hexdigest()
+
+
+def _header_map(header: list[str], table: Table, column_map: dict[str, str], label: str) -> dict[str, str]:
+    """{name in file: schema column name} for the columns the schema declares."""
+    wanted = {normalise_header(c.name): c.name for c in table.columns}
+    found: dict[str, str] = {}
+    for raw_name in header:
+        key = normalise_header(raw_name)
+        key = column_map.get(key, key)
+        if key in wanted:
+            target = wanted[key]
+            if target in found.values():
+                raise SourceFileError(label, f"column '{target}' appears more than once in the header")
+            found[raw_name] = target
+    missing = [c.name for c in table.columns if c.required and c.name not in found.values()]
+    if missing:
+        raise SourceFileError(
+            label,
+            f"required column(s) {', '.join(missing)} absent from the header "
+            f"(found: {', '.join(h.strip() for h in header) or 'nothing'}); "
+            "map local names in mfhc.toml under [sources." + table.name + ".columns]",
+        )
+    return found
+
+
+def read_csv_file(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[pd.DataFrame, str]:
+    checksum = file_checksum_and_check_utf8(path, label)
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        first_line = handle.readline()
+    if not first_line.strip():
+        raise SourceFileError(label, "the file is empty (no header row)")
+    header = next(csv.reader([first_line]))
+    mapping = _header_map(header, table, column_map, label)
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            usecols=list(mapping),
+            skip_blank_lines=True,
+            on_bad_lines="error",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SourceFileError(label, f"not a readable CSV file ({exc})") from exc
+    frame = frame.rename(columns=mapping)
+    return _complete(frame, table), checksum
+
+
+def read_xlsx_file(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[pd.DataFrame, str]:
+    checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a bad workbook
+        raise SourceFileError(label, f"not a readable .xlsx workbook ({exc})") from exc
+    mapping = _header_map([str(c) for c in frame.columns], table, column_map, label)
+    frame = frame[list(mapping)].rename(columns=mapping)
+    return _complete(frame, table), checksum
+
+
+def _complete(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    for column in table.column_names:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = frame[table.column_names].astype(str)
+    return frame.reset_index(drop=True)
+
+
+_YEAR_DIR = re.compile(r"^\d{4}([-_]?\d{2,4})?$")
+
+
+def find_source_files(source_dir: Path) -> dict[str, list[tuple[Path, str | None]]]:
+    """{table name: [(path, collection year folder or None)]} of the files present."""
+    found: dict[str, list[tuple[Path, str | None]]] = {}
+    for table in TABLES:
+        if table in SSDA903_TABLES:
+            continue
+        path = source_dir / table.path
+        if path.exists():
+            found[table.name] = [(path, None)]
+        elif table is HOMES and path.with_suffix(".xlsx").exists():
+            found[table.name] = [(path.with_suffix(".xlsx"), None)]
+    ssda_dir = source_dir / "ssda903"
+    if ssda_dir.is_dir():
+        year_dirs = sorted(p for p in ssda_dir.iterdir() if p.is_dir() and _YEAR_DIR.match(p.name))
+        for table in SSDA903_TABLES:
+            file_name = Path(table.path).name
+            paths: list[tuple[Path, str | None]] = []
+            if (ssda_dir / file_name).exists():
+                paths.append((ssda_dir / file_name, None))
+            paths.extend((d / file_name, d.name) for d in year_dirs if (d / file_name).exists())
+            if paths:
+                found[table.name] = paths
+    return found
+
+
+def read_source_file(path: Path, table: Table, source_dir: Path, column_map: dict[str, str],
+                     collection_year: str | None = None) -> RawFile:
+    label = path.relative_to(source_dir).as_posix()
+    if path.suffix.lower() == ".xlsx":
+        frame, checksum = read_xlsx_file(path, table, column_map, label)
+    else:
+        frame, checksum = read_csv_file(path, table, column_map, label)
+    return RawFile(table=table, label=label, frame=frame, sha256=checksum, collection_year=collection_year)

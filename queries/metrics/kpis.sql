@@ -1,0 +1,34 @@
+-- name: kpis
+-- The board KPIs of docs/metrics.md for episodes starting in [$period_start, $period_end].
+with in_period as (
+    select *
+    from fct_episode
+    where start_date between $period_start and $period_end
+),
+
+per_child as (
+    select child_id, count(*) as episodes
+    from in_period
+    group by child_id
+)
+
+select
+    count(*) as episodes,
+    count(*) filter (where category = 'missing') as episodes_missing,
+    count(*) filter (where category = 'absent') as episodes_absent,
+    count(*) filter (where category = 'away') as episodes_away,
+    (select count(*) from per_child) as children,
+    (select count(*) from per_child where episodes >= 2) as repeat_children,
+    count(*) filter (where from_care) as from_care_episodes,
+    count(*) filter (where risk_level = 'high') as high_risk_episodes,
+    count(*) filter (where end_date is null) as still_missing,
+    count(*) filter (where returned_missing) as returned_missing_episodes,
+    count(*) filter (where returned_missing and rhi_offered) as rhi_offered,
+    count(*) filter (where returned_missing and rhi_offered_within_72h) as rhi_offered_within_72h,
+    count(*) filter (where returned_missing and rhi_completed) as rhi_completed,
+    count(*) filter (where returned_missing and rhi_completed_within_72h) as rhi_completed_within_72h,
+    count(*) filter (where returned_missing and police_known) as returned_missing_police_known,
+    count(*) filter (where returned_missing and police_known and safe_and_well_at is not null)
+        as safe_and_well_done,
+    median(duration_hours) as median_duration_hours
+from in_period;

@@ -1,0 +1,14 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """No test reads the developer's mfhc.toml or key, or writes the default store."""
+    monkeypatch.setenv("MFHC_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
+    monkeypatch.delenv("MFHC_DB", raising=False)

@@ -1,0 +1,39 @@
+"""Write tiny source folders for tests from lists of dicts, in the real file formats."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pipelines.schema import TABLES_BY_NAME
+
+
+def write_table(folder: Path, table_name: str, rows: list[dict], path: str | None = None) -> Path:
+    table = TABLES_BY_NAME[table_name]
+    target = folder / (path or table.path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    unknown = {k for row in rows for k in row} - set(table.column_names)
+    if unknown:
+        raise KeyError(f"{table_name}: no such columns {sorted(unknown)}")
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=table.column_names)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in table.column_names})
+    return target
+
+
+def police(incident_ref: str, person_ref: str, last_seen_at: str, found_at: str = "", **extra) -> dict:
+    row = {
+        "incident_ref": incident_ref, "person_ref": person_ref, "date_of_birth": "2010-06-15", "sex": "F",
+        "category": "missing", "risk_level": "medium", "last_seen_at": last_seen_at,
+        "reported_at": last_seen_at, "found_at": found_at, "missing_from_type": "home",
+    }
+    row.update(extra)
+    return row
+
+
+def rhi(rhi_ref: str, outcome: str, offered_at: str = "", completed_at: str = "", **extra) -> dict:
+    row = {"rhi_ref": rhi_ref, "outcome": outcome, "offered_at": offered_at, "completed_at": completed_at}
+    row.update(extra)
+    return row
