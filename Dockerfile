@@ -1,0 +1,28 @@
+# mfhc dashboard in production: gunicorn, a non-root user, a health check, no network at run time.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    MFHC_DB=/data/mfhc.duckdb MFHC_CONFIG=/config/mfhc.toml
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 mfhc \
+    && mkdir -p /data /config && chown mfhc:mfhc /data /config
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY pipelines ./pipelines
+COPY dashboard ./dashboard
+COPY queries ./queries
+COPY assets ./assets
+RUN pip install --no-cache-dir -e .
+
+USER mfhc
+VOLUME ["/data"]
+EXPOSE 8050
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8050/ > /dev/null || exit 1
+
+# Build the synthetic demo store when no store is mounted, then serve.
+CMD ["sh", "-c", "test -f \"$MFHC_DB\" || mfhc demo --db \"$MFHC_DB\"; exec gunicorn --bind 0.0.0.0:8050 --workers 2 --timeout 60 dashboard.app:server"]
