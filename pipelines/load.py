@@ -28,7 +28,7 @@ from pipelines.config import Settings
 from pipelines.degrade import Geography, Pseudonymiser, degrade, load_or_create_key
 from pipelines.read import RawFile, SourceFileError, find_source_files, read_source_file
 from pipelines.schema import (
-    POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_MISSING, SSDA903_TABLES, TABLES,
+    ETHNICITY_GROUPS, POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_MISSING, SSDA903_TABLES, TABLES,
     TABLES_BY_NAME, staging_ddl,
 )
 from pipelines.validate import REJECTION_COLUMNS, Validated, validate
@@ -37,7 +37,10 @@ ASSETS_GEO = Path(__file__).resolve().parents[1] / "assets" / "geo"
 SYNTHETIC_MARKER = "SYNTHETIC_DATA"
 
 BUILD_BEFORE_LINKING = ("core/010_ssda903.sql", "core/020_police.sql")
-BUILD_AFTER_LINKING = ("core/040_episode.sql", "core/050_return_interview.sql")
+BUILD_AFTER_LINKING = (
+    "core/040_episode.sql", "core/050_return_interview.sql", "core/060_children_placements_attendance.sql",
+    "marts/010_marts.sql",
+)
 
 
 class LoadError(Exception):
@@ -198,6 +201,13 @@ def _assign_episodes(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("missing_episode_frame")
 
 
+def _write_reference_tables(con) -> None:
+    groups = pd.DataFrame([(code, group) for group, codes in ETHNICITY_GROUPS.items() for code in codes],
+                          columns=["code", "ethnicity_group"])
+    con.execute("create table ref_ethnicity_group (code varchar primary key, ethnicity_group varchar)")
+    _write_frame(con, "ref_ethnicity_group", groups)
+
+
 def _previous_load_log(db_path: Path) -> pd.DataFrame | None:
     if not db_path.exists():
         return None
@@ -287,6 +297,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
                 con.execute(staging_ddl(table))
                 for frame in stored.get(table.name, []):
                     _write_frame(con, f"stg_{table.name}", frame)
+            _write_reference_tables(con)
             steps.update()
             for step in BUILD_BEFORE_LINKING:
                 con.execute(queries.build_sql(step))

@@ -223,3 +223,17 @@ def test_implicit_rhi_link_takes_latest_episode_ended_before_offer(tmp_path):
     with duckdb.connect(str(db_path), read_only=True) as con:
         offered = con.execute("select start_date from fct_episode where rhi_offered order by 1").fetchall()
     assert offered == [(dt.date(2025, 5, 3),)]
+
+
+def test_marts_add_up_and_home_placement_days_by_hand(tmp_path):
+    db_path, _ = build(tmp_path, **WITH_SSDA903)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("select sum(episodes) from mart_episode_month").fetchone()[0] == 4
+        # C1 placed at SC900001 from 1 Jan 2025, still open; the store's last episode starts 5 Aug 2025:
+        # 31 + 28 + 31 + 30 + 31 + 30 + 31 + 5 = 217 days.
+        days = dict(con.execute("select month, placement_days from mart_home_placement_month "
+                                "where home_urn = 'SC900001'").fetchall())
+        ethnicity = con.execute("select ethnicity_group from fct_episode order by start_date").fetchall()
+    assert sum(days.values()) == 217
+    assert days[dt.date(2025, 1, 1)] == 31 and days[dt.date(2025, 8, 1)] == 5
+    assert ethnicity == [("White",), ("White",), ("Black",), ("Black",)]

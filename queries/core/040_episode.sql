@@ -164,8 +164,10 @@ select
     placement_on_start.placement_distance_miles,
     child.sex,
     child.ethnicity,
+    coalesce(ethnicity_group.ethnicity_group, 'Not known') as ethnicity_group,
     child.uasc,
     date_diff('month', child.birth_month, date_trunc('month', joined.start_date)) // 12 as age_years
 from joined
 left join placement_on_start using (episode_id)
-left join dim_child as child using (child_id);
+left join dim_child as child using (child_id)
+left join ref_ethnicity_group as ethnicity_group on ethnicity_group.code = child.ethnicity;
