@@ -26,7 +26,7 @@ KEY_ENV = "MFHC_PSEUDONYM_KEY"
 KEY_FILE_NAME = "pseudonym.key"
 HASH_HEX_CHARS = 20  # 80 bits: no collision in practice at tens of millions of references
 
-_EPISODE_KEY = re.compile(r"^(?P<child>.+):(?P<day>\d{2})/(?P<month>\d{2})/(?P<year>\d{4})$")
+_EPISODE_KEY = re.compile(r"^(?P<child>.+):(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})$")
 
 
 def load_or_create_key(db_path: Path) -> bytes:
@@ -74,7 +74,7 @@ class Pseudonymiser:
             for item in items:
                 match = _EPISODE_KEY.match(item)
                 if match:
-                    day = f"{match['year']}-{match['month']}-{match['day']}"
+                    day = f"{match['year']}-{int(match['month']):02d}-{int(match['day']):02d}"
                     out.append(f"{self.one('child', match['child'].strip())}:{day}")
                 else:
                     out.append(self.one("incident", item))

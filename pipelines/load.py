@@ -117,6 +117,13 @@ def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, 
         for raw in raw_by_table.get(table.name, []):
             short = table.name.removeprefix("ssda903_")
             groups.setdefault(raw.collection_year, {})[short] = raw
+    years_missing = {}
+    for folder, files in groups.items():
+        if folder and "missing" in files:
+            try:
+                years_missing[ssda903_rules.parse_collection_year(folder)] = files["missing"].frame
+            except ValueError:
+                pass
     listed = []
     for folder, files in groups.items():
         if "missing" not in files:
@@ -127,6 +134,9 @@ def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, 
                     else ssda903_rules.infer_collection_year(frames))
         except ValueError as exc:
             raise LoadError(f"{files['missing'].label}: {exc}") from exc
+        previous = years_missing.get(year - 1)
+        if previous is not None:
+            frames["missing_last"] = previous  # rule 576 compares with last year's return
         missing_raw = files["missing"]
         checked = validated[id(missing_raw)]
         findings = ssda903_rules.check_missing(frames, year)

@@ -20,7 +20,7 @@ from pipelines.schema import Column, Table
 REJECTION_COLUMNS = ["file", "row", "column", "rule", "message"]
 
 _DATE_ISO = r"^\d{4}-\d{2}-\d{2}$"
-_DATE_DMY = r"^\d{2}/\d{2}/\d{4}$"
+_DATE_DMY = r"^\d{1,2}/\d{1,2}/\d{4}$"  # the DfE validator accepts 1/4/2024 too
 _DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$"
 _DATETIME_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})$"
 _INT = r"^\d+$"
