@@ -32,8 +32,13 @@ def percent(numerator: int, denominator: int):
     return float((Decimal(100 * numerator) / Decimal(denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def compute_kpis(con, period_start: dt.date, period_end: dt.date) -> dict:
-    row = run_named(con, "kpis", {"period_start": period_start, "period_end": period_end}).iloc[0]
+NO_FILTERS = {"from_care": None, "age_band": None, "sex": None, "ethnicity_group": None, "risk_level": None}
+
+
+def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict | None = None) -> dict:
+    """The KPIs for episodes starting in the period; `filters` are the filter bar's (None: no filter)."""
+    params = {**NO_FILTERS, **(filters or {}), "period_start": period_start, "period_end": period_end}
+    row = run_named(con, "kpis", params).iloc[0]
     count = {k: int(row[k]) for k in row.index if k != "median_duration_hours"}
     kpis: dict = {"period": {"from": period_start.isoformat(), "to": period_end.isoformat()}}
     kpis["episodes"] = count["episodes"]

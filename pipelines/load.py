@@ -39,7 +39,7 @@ SYNTHETIC_MARKER = "SYNTHETIC_DATA"
 BUILD_BEFORE_LINKING = ("core/010_ssda903.sql", "core/020_police.sql")
 BUILD_AFTER_LINKING = (
     "core/040_episode.sql", "core/050_return_interview.sql", "core/060_children_placements_attendance.sql",
-    "marts/010_marts.sql",
+    "marts/000_episodes_filtered.sql", "marts/010_marts.sql",
 )
 
 

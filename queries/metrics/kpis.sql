@@ -1,9 +1,11 @@
 -- name: kpis
--- The board KPIs of docs/metrics.md for episodes starting in [$period_start, $period_end].
+-- The board KPIs of docs/metrics.md for episodes starting in [$period_start, $period_end]
+-- that match the filter bar (NULL filters: all episodes, as `mfhc kpis`).
 with in_period as (
     select *
-    from fct_episode
-    where start_date between $period_start and $period_end
+    from episodes_filtered(
+        $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
+    )
 ),
 
 per_child as (
