@@ -1,7 +1,9 @@
-"""The dashboard (a first page: headline KPIs of the latest financial year in the store).
+"""The mfhc dashboard: a Dash multi-page app over the read-only store.
 
-The multi-page dashboard is the next piece of work; this page already reads the store
-only through the queries layer and opens it read-only per request.
+The shell (banner, navigation, filter bar, footer) is rendered once per full page load
+from the URL's query string; pages live in dashboard/pages/. The filter state is written
+back into the URL with `history.replaceState`, so a copied link reproduces the view
+without the page re-rendering on every change.
 """
 
 from __future__ import annotations
@@ -10,76 +12,139 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from dash import Dash, html
+import dash
+import flask
+from dash import ALL, Dash, Input, Output, State, callback, clientside_callback, dcc, html
 
-from pipelines.config import load_settings
-from pipelines.kpis import compute_kpis
-from pipelines.store import StoreMissing, read_only
+from dashboard import components  # noqa: F401  (registers the table and CSV callbacks)
+from dashboard import data
+from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
+from pipelines.store import StoreMissing
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
 ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right 2024. Contains National Statistics data © Crown "
     "copyright and database right 2024. Source: Office for National Statistics, licensed under the Open "
     "Government Licence v3.0. English Indices of Deprivation 2019 © Ministry of Housing, Communities & Local "
     "Government, OGL v3.0."
 )
+SYNTHETIC_BANNER = "Synthetic demonstration data on Wolverhampton's real geography: not real children."
 
 
 def financial_year_of(day: dt.date) -> tuple[dt.date, dt.date]:
-    start_year = day.year if day.month >= 4 else day.year - 1
-    return dt.date(start_year, 4, 1), dt.date(start_year + 1, 3, 31)
+    from dashboard.filters import financial_year
+
+    return financial_year(day)
 
 
-def store_facts(con) -> dict:
-    meta = dict(con.execute("select key, value from meta").fetchall())
-    latest = con.execute("select max(start_date) from fct_episode").fetchone()[0]
-    return {"synthetic": meta.get("synthetic") == "true", "loaded_at": meta.get("loaded_at"), "latest": latest}
+def navigation(query: str) -> html.Nav:
+    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+    return html.Nav(html.Ul([
+        html.Li(dcc.Link(page["name"], href=page["relative_path"] + query,
+                         id={"type": "nav-link", "path": page["relative_path"]}))
+        for page in pages
+    ]), className="site-nav", **{"aria-label": "Pages"})
 
 
-def tile(label: str, value) -> html.Div:
-    shown = "–" if value is None else (f"{value:,}" if isinstance(value, int) else str(value))
-    return html.Div([html.Div(shown, className="tile-value"), html.Div(label, className="tile-label")],
-                    className="tile")
-
-
-def overview_layout(facts: dict, figures: dict) -> html.Div:
-    banner = (html.Div("Synthetic demonstration data on Wolverhampton's real geography: not real children.",
-                       className="banner", role="status") if facts["synthetic"] else None)
-    period = figures["period"]
-    return html.Div([
-        banner,
-        html.H1("Children missing from home and care"),
-        html.P(f"Financial year {period['from']} to {period['to']}; data loaded {facts['loaded_at']}."),
-        html.Div([
-            tile("Episodes", figures["episodes"]),
-            tile("Children", figures["children"]),
-            tile("Children with 2+ episodes", figures["repeat_children"]),
-            tile("Episodes from care", figures["from_care_episodes"]),
-            tile("RHIs completed within 72 hours (%)", figures["rhi_completed_within_72h_pct"]),
-            tile("Median duration (hours)", figures["median_duration_hours"]),
-        ], className="tiles"),
-        html.Footer(ATTRIBUTION, className="attribution"),
-    ])
-
-
-def page(db_path: Path):
+def shell(query_args: dict) -> html.Div:
     try:
-        with read_only(db_path) as con:
-            facts = store_facts(con)
-            latest = facts["latest"] or dt.date.today()
-            start, end = financial_year_of(latest)
-            figures = compute_kpis(con, start, end)
+        facts = data.store_facts()
     except StoreMissing as exc:
-        return html.Div([html.H1("No data loaded yet"), html.P(str(exc))])
-    return overview_layout(facts, figures)
+        return html.Main([html.H1("No data loaded yet"), html.P(str(exc))], id="main")
+    filters = Filters.from_query(query_args, Filters.default(facts["last"]))
+    query = filters.to_query()
+    return html.Div([
+        html.A("Skip to content", href="#main", className="skip-link"),
+        html.Div(SYNTHETIC_BANNER, className="banner", role="status") if facts["synthetic"] else None,
+        html.Header([
+            html.Div([
+                html.Span("mfhc", className="brand"),
+                html.Span("Children missing from home and care", className="brand-sub"),
+            ], className="brand-block"),
+            html.Button("Presentation mode", id="presentation-toggle", n_clicks=0, className="button secondary",
+                        **{"aria-pressed": "false"}),
+        ], className="site-header"),
+        navigation(query),
+        filter_bar(filters, facts["first"], facts["last"]),
+        html.P(f"Data loaded {facts['loaded_at']}; episodes from {facts['first']} to {facts['last']}.",
+               className="data-note"),
+        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        html.Footer([html.P(ATTRIBUTION)], className="attribution"),
+        dcc.Store(id="url-sync"),
+    ], id="shell")
+
+
+def layout() -> html.Div:
+    args = dict(flask.request.args) if flask.has_request_context() else {}
+    return shell(args)
+
+
+@callback(
+    Output("filter-dates", "start_date"),
+    Output("filter-dates", "end_date"),
+    Input("filter-period", "value"),
+    State("filter-dates", "start_date"),
+    State("filter-dates", "end_date"),
+    prevent_initial_call=True,
+)
+def _period_to_dates(period, start, end):
+    if not period or period == "custom":
+        return start, end
+    first, last = period.split("_")
+    return first, last
+
+
+@callback(
+    Output({"type": "nav-link", "path": ALL}, "href"),
+    *FILTER_INPUTS,
+    State({"type": "nav-link", "path": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def _nav_links(*values):
+    *filter_values, link_ids = values
+    query = Filters.from_values(*filter_values, fallback=Filters.default(None)).to_query()
+    return [link["path"] + query for link in link_ids]
+
+
+clientside_callback(
+    """
+    function(start, end, care, age, sex, ethnicity, risk) {
+        const params = new URLSearchParams();
+        if (start) params.set('from', String(start).slice(0, 10));
+        if (end) params.set('to', String(end).slice(0, 10));
+        if (care && care !== 'all') params.set('care', care);
+        if (age) params.set('age', age);
+        if (sex) params.set('sex', sex);
+        if (ethnicity) params.set('ethnicity', ethnicity);
+        if (risk) params.set('risk', risk);
+        const query = '?' + params.toString();
+        if (window.location.search !== query) {
+            window.history.replaceState(window.history.state, '', window.location.pathname + query);
+        }
+        return query;
+    }
+    """,
+    Output("url-sync", "data"),
+    *FILTER_INPUTS,
+)
 
 
 def create_app(db_path: Path | None = None) -> Dash:
-    db_path = Path(db_path or load_settings().db_path)
-    app = Dash(__name__, assets_folder=str(ASSETS), title="mfhc", serve_locally=True)
-    app.layout = lambda: page(db_path)
+    data.configure(db_path)
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(Path(__file__).resolve().parent / "pages"),
+        assets_folder=str(ASSETS),
+        title="mfhc — children missing from home and care",
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.layout = layout
     return app
 
 
-app = create_app(Path(os.environ["MFHC_DB"])) if os.environ.get("MFHC_DB") else create_app()
+app = create_app(Path(os.environ["MFHC_DB"]) if os.environ.get("MFHC_DB") else None)
 server = app.server

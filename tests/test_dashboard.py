@@ -1,58 +1,128 @@
-"""The first dashboard page serves the store's figures, the same as `mfhc kpis`."""
+"""Dashboard without a browser: filter state, the shell, and the Overview's figures equal `mfhc kpis`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from dashboard.app import create_app, financial_year_of
+import pytest
+from hypothesis import given, strategies as st
+
+from dashboard import data
+from dashboard.app import create_app, shell
+from dashboard.components import csv_text, frame_to_store, store_to_frame
+from dashboard.figures.overview import change_words, funnel_frame, summary_sentences
+from dashboard.filters import AGE_BANDS, CARE_OPTIONS, Filters, financial_quarter, financial_year, period_options
 from pipelines.config import Settings
+from pipelines.kpis import compute_kpis
 from pipelines.load import SYNTHETIC_MARKER, load
-from sources import police, write_table
+from pipelines.store import read_only
+from sources import police, rhi, write_table
 
 
-def test_financial_year_runs_april_to_march():
-    assert financial_year_of(dt.date(2025, 3, 31)) == (dt.date(2024, 4, 1), dt.date(2025, 3, 31))
-    assert financial_year_of(dt.date(2025, 4, 1)) == (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
-
-
-def test_page_shows_latest_financial_year_and_synthetic_banner(tmp_path):
+@pytest.fixture()
+def demo_store(tmp_path):
     source = tmp_path / "src"
     write_table(source, "police_incidents", [
-        police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00"),
-        police("I2", "P2", "2025-06-01T08:00", "2025-06-01T09:00"),
-        police("I3", "P2", "2024-06-01T08:00", "2024-06-01T09:00"),  # the year before: not shown
+        police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00", risk_level="high"),
+        police("I2", "P2", "2025-06-01T08:00", "2025-06-01T09:00", missing_from_type="foster_care",
+               date_of_birth="2012-01-01"),
+        police("I3", "P2", "2024-06-01T08:00", "2024-06-01T09:00"),
     ])
+    write_table(source, "return_interviews", [rhi("R1", "completed", "2025-05-02T08:00", "2025-05-02T09:00",
+                                                  person_ref="P1", episode_refs="I1")])
     (source / SYNTHETIC_MARKER).write_text("synthetic", encoding="utf-8")
     db = tmp_path / "mfhc.duckdb"
     load(source, Settings(db_path=db))
-    client = create_app(db).server.test_client()
-    assert client.get("/").status_code == 200
-    layout = client.get("/_dash-layout").get_data(as_text=True)
-    assert "Synthetic demonstration data" in layout
-    assert "2025-04-01 to 2026-03-31" in layout
-    assert tiles(json.loads(layout)) == {
-        "Episodes": "2", "Children": "2", "Children with 2+ episodes": "0", "Episodes from care": "0",
-        "RHIs completed within 72 hours (%)": "0.0", "Median duration (hours)": "1.5",
-    }
+    create_app(db)
+    yield db
+    data.configure(None)
 
 
-def tiles(node) -> dict:
-    """{label: value} of the KPI tiles in a Dash layout's JSON."""
-    found = {}
-    if isinstance(node, dict):
-        props = node.get("props", {})
-        if props.get("className") == "tile":
-            value, label = props["children"]
-            found[label["props"]["children"]] = value["props"]["children"]
-        for child in props.values():
-            found.update(tiles(child))
-    elif isinstance(node, list):
-        for item in node:
-            found.update(tiles(item))
-    return found
+def test_financial_years_and_quarters():
+    assert financial_year(dt.date(2025, 3, 31)) == (dt.date(2024, 4, 1), dt.date(2025, 3, 31))
+    assert financial_quarter(dt.date(2025, 2, 10)) == (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    assert financial_quarter(dt.date(2025, 11, 30)) == (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    options = period_options(dt.date(2024, 6, 1), dt.date(2025, 5, 1))
+    assert options[0] == {"label": "Financial year 2025/26", "value": "2025-04-01_2026-03-31"}
+    assert {"label": "Q2 2024/25 (Jul–Sep 2024)", "value": "2024-07-01_2024-09-30"} in options
 
 
-def test_page_without_a_store_says_so(tmp_path):
-    client = create_app(tmp_path / "none.duckdb").server.test_client()
-    assert "No data loaded yet" in client.get("/_dash-layout").get_data(as_text=True)
+@given(
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2040, 1, 1)),
+    st.integers(0, 800),
+    st.sampled_from(sorted(CARE_OPTIONS)),
+    st.sampled_from([None, *AGE_BANDS]),
+    st.sampled_from([None, "F", "M", "U"]),
+    st.sampled_from([None, "White", "Black", "Not known"]),
+    st.sampled_from([None, "high", "no_apparent_risk"]),
+)
+def test_url_reproduces_the_filters(start, days, care, age, sex, ethnicity, risk):
+    filters = Filters(start, start + dt.timedelta(days=days), care, age, sex, ethnicity, risk)
+    assert Filters.from_query(filters.to_query(), Filters.default(None)) == filters
+
+
+def test_crafted_filter_values_fall_back_to_no_filter():
+    fallback = Filters.default(dt.date(2025, 6, 1))
+    crafted = Filters.from_query("?from=x&to=2025-01-01&care=evil&age=1%27%20or%201=1&risk=high", fallback)
+    assert crafted.care == "all" and crafted.age_band is None and crafted.risk_level == "high"
+    # The unreadable start falls back to the default (1 April 2025), after the end: the two are swapped.
+    assert (crafted.period_start, crafted.period_end) == (dt.date(2025, 1, 1), dt.date(2025, 4, 1))
+
+
+def test_shell_shows_the_banner_and_the_filters_from_the_url(demo_store):
+    page = str(shell({"from": "2025-04-01", "to": "2025-06-30", "care": "care"}))
+    assert "Synthetic demonstration data" in page
+    assert "filter-care" in page and "'care'" in page
+
+
+def test_overview_figures_equal_mfhc_kpis(demo_store):
+    from dashboard.pages.overview import update_overview
+
+    values = ("2025-04-01", "2026-03-31", "all", None, None, None, None)
+    period, tiles, summary, *charts = update_overview(*values)
+    with read_only(demo_store) as con:
+        expected = compute_kpis(con, dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+    shown = {tile.children[1].children: tile.children[0].children for tile in tiles}
+    assert shown["Episodes"] == str(expected["episodes"]) == "2"
+    assert shown["Children"] == "2"
+    assert shown["High-risk episodes"] == "1"
+    assert shown["RHIs completed within 72 hours"] == "50.0%"
+    funnel = store_to_frame(charts[4])
+    assert funnel["episodes"].tolist() == [2, 1, 1, 1, 1]
+
+
+def test_filters_change_the_figures(demo_store):
+    care_only = Filters(dt.date(2025, 4, 1), dt.date(2026, 3, 31), care="care")
+    assert data.kpis(care_only)["episodes"] == 1
+    assert data.query("overview_monthly_trend", care_only)["episodes"].tolist() == [1]
+    under_ten = Filters(dt.date(2025, 4, 1), dt.date(2026, 3, 31), age_band="13-15")
+    assert data.kpis(under_ten)["episodes"] == 2
+
+
+def test_change_words_say_direction_without_colour():
+    assert change_words(12, 10, "count", "a year before") == "▲ up 2 on a year before (10)"
+    assert change_words(48.0, 61.0, "pct", "a year before") == "▼ down 13.0 points on a year before (61.0%)"
+    assert change_words(None, 3, "count", "a year before") == "no figure for a year before"
+
+
+def test_summary_is_written_from_the_figures():
+    current = {"episodes": 120, "children": 50, "repeat_children": 20, "rhi_completed_within_72h_pct": 48.0,
+               "rhi_offered_within_72h_pct": 70.0, "still_missing": 0}
+    before = {**current, "episodes": 100, "rhi_completed_within_72h_pct": 61.0}
+    text = summary_sentences(current, before, before)
+    assert "RHIs completed within 72 hours fell from 61.0% a year before to 48.0%." in text
+    assert "There were 20% more episodes than in the previous period." in text
+
+
+def test_csv_download_neutralises_formulas_and_matches_the_data():
+    import pandas as pd
+
+    frame = pd.DataFrame({"area": ["=HYPERLINK(1)", "Bilston", "+1", "-2", "@x"], "episodes": [1, 2, 3, 4, 5]})
+    text = csv_text(store_to_frame(frame_to_store(frame)))
+    assert text.splitlines() == ["area,episodes", "'=HYPERLINK(1),1", "Bilston,2", "'+1,3", "'-2,4", "'@x,5"]
+
+
+def test_funnel_frame_percentages():
+    kpis = {"returned_missing_episodes": 4, "rhi_offered": 3, "rhi_offered_within_72h": 2, "rhi_completed": 1,
+            "rhi_completed_within_72h": 0}
+    assert funnel_frame(kpis)["percent_of_returned"].tolist() == [100.0, 75.0, 50.0, 25.0, 0.0]

@@ -1,0 +1,115 @@
+"""Reusable pieces of every page: a chart card with its text summary, its data as a table
+(toggle) and a CSV download of exactly the rows the chart draws."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
+
+TOPOJSON_URL = "/assets/topojson/"
+GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": TOPOJSON_URL, "responsive": True}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def chart_card(chart_id: str, title: str, description: str = "") -> html.Section:
+    """A chart with a heading, a plain-text summary (its text alternative), a data table
+    toggle and a CSV download. The page's callback fills it through `chart_outputs`."""
+    return html.Section([
+        html.H2(title, id=f"{chart_id}-title"),
+        html.P(description, className="chart-description") if description else None,
+        html.Figure([
+            dcc.Loading(dcc.Graph(id=f"{chart_id}-graph", config=GRAPH_CONFIG)),
+            html.Figcaption(id=f"{chart_id}-summary", className="chart-summary", **{"aria-live": "polite"}),
+        ], **{"aria-labelledby": f"{chart_id}-title"}),
+        html.Div([
+            html.Button("Show data table", id={"type": "table-toggle", "chart": chart_id}, n_clicks=0,
+                        className="button secondary", **{"aria-expanded": "false"}),
+            html.Button("Download CSV", id={"type": "csv-button", "chart": chart_id}, n_clicks=0,
+                        className="button secondary"),
+        ], className="chart-actions"),
+        dcc.Download(id={"type": "csv-download", "chart": chart_id}),
+        dcc.Store(id={"type": "chart-data", "chart": chart_id}),
+        html.Div(id={"type": "chart-table", "chart": chart_id}, hidden=True, className="chart-table"),
+    ], className="chart-card", id=f"{chart_id}-card", **{"aria-labelledby": f"{chart_id}-title"})
+
+
+def chart_outputs(chart_id: str) -> list[Output]:
+    return [
+        Output(f"{chart_id}-graph", "figure"),
+        Output({"type": "chart-data", "chart": chart_id}, "data"),
+        Output(f"{chart_id}-summary", "children"),
+    ]
+
+
+def chart_values(figure, frame: pd.DataFrame, summary: str) -> tuple:
+    return figure, frame_to_store(frame), summary
+
+
+def frame_to_store(frame: pd.DataFrame) -> dict:
+    shown = frame.copy()
+    for column in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[column]):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d")
+    shown = shown.astype(object).where(shown.notna(), None)
+    return {"columns": [str(c) for c in shown.columns], "data": shown.values.tolist()}
+
+
+def store_to_frame(store: dict | None) -> pd.DataFrame:
+    if not store:
+        return pd.DataFrame()
+    return pd.DataFrame(store["data"], columns=store["columns"])
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    def fix(value):
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    return frame.map(fix)
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    neutralise_formulas(frame).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def html_table(frame: pd.DataFrame, caption: str = "") -> html.Table:
+    return html.Table([
+        html.Caption(caption) if caption else None,
+        html.Thead(html.Tr([html.Th(str(c), scope="col") for c in frame.columns])),
+        html.Tbody([html.Tr([html.Td("" if v is None else str(v)) for v in row])
+                    for row in frame.itertuples(index=False)]),
+    ], className="data-table")
+
+
+@callback(
+    Output({"type": "chart-table", "chart": MATCH}, "children"),
+    Output({"type": "chart-table", "chart": MATCH}, "hidden"),
+    Output({"type": "table-toggle", "chart": MATCH}, "children"),
+    Output({"type": "table-toggle", "chart": MATCH}, "aria-expanded"),
+    Input({"type": "table-toggle", "chart": MATCH}, "n_clicks"),
+    Input({"type": "chart-data", "chart": MATCH}, "data"),
+)
+def _toggle_table(n_clicks, store):
+    shown = bool(n_clicks and n_clicks % 2)
+    if not shown:
+        return None, True, "Show data table", "false"
+    return html_table(store_to_frame(store).head(500)), False, "Hide data table", "true"
+
+
+@callback(
+    Output({"type": "csv-download", "chart": MATCH}, "data"),
+    Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
+    State({"type": "chart-data", "chart": MATCH}, "data"),
+    State({"type": "csv-button", "chart": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def _download_csv(n_clicks, store, button_id):
+    if not n_clicks:
+        return no_update
+    return dcc.send_string(csv_text(store_to_frame(store)), f"mfhc-{button_id['chart']}.csv")

@@ -1,0 +1,34 @@
+"""Shared look of every chart: a colour-blind-safe palette (Okabe–Ito) and plain layouts."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+FONT = "DejaVu Sans, Arial, sans-serif"
+
+
+def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"} if title else None,
+        font={"family": FONT, "size": 14, "color": "#0b0c0c"},
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    figure.update_xaxes(showgrid=False, linecolor="#505a5f")
+    figure.update_yaxes(gridcolor="#dddddd", linecolor="#505a5f", rangemode="tozero")
+    return figure
+
+
+def empty_figure(message: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"size": 16})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return base_layout(figure, height=240)

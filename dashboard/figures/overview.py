@@ -1,0 +1,110 @@
+"""Figures and words of the Overview page, from DataFrames and KPI dicts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+TILES = (
+    ("episodes", "Episodes", "count"),
+    ("children", "Children", "count"),
+    ("repeat_children", "Children with 2 or more episodes", "count"),
+    ("from_care_episodes", "Episodes from care", "count"),
+    ("high_risk_episodes", "High-risk episodes", "count"),
+    ("still_missing", "Still missing", "count"),
+    ("rhi_offered_within_72h_pct", "RHIs offered within 72 hours", "pct"),
+    ("rhi_completed_within_72h_pct", "RHIs completed within 72 hours", "pct"),
+    ("safe_and_well_done_pct", "Safe and well checks done", "pct"),
+    ("median_duration_hours", "Median duration (hours)", "number"),
+)
+FUNNEL_STEPS = (
+    ("returned_missing_episodes", "Returned (missing episodes)"),
+    ("rhi_offered", "RHI offered"),
+    ("rhi_offered_within_72h", "Offered within 72 h"),
+    ("rhi_completed", "RHI completed"),
+    ("rhi_completed_within_72h", "Completed within 72 h"),
+)
+
+
+def format_value(value, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "pct":
+        return f"{value:.1f}%"
+    if kind == "count":
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def change_words(current, before, kind: str, against: str) -> str:
+    """'▲ up 12 from 100 last year' — arrow and words, never colour alone."""
+    if current is None or before is None:
+        return f"no figure for {against}"
+    difference = current - before
+    if abs(difference) < 1e-9:
+        return f"■ same as {against} ({format_value(before, kind)})"
+    arrow, direction = ("▲", "up") if difference > 0 else ("▼", "down")
+    amount = f"{abs(difference):.1f} points" if kind == "pct" else format_value(abs(difference), kind)
+    if kind == "number":
+        amount = f"{abs(difference):.1f}"
+    return f"{arrow} {direction} {amount} on {against} ({format_value(before, kind)})"
+
+
+def monthly_trend_figure(frame: pd.DataFrame) -> go.Figure:
+    if frame.empty:
+        return empty_figure("No episodes in this period")
+    figure = go.Figure([
+        go.Scatter(x=frame["month"], y=frame["episodes"], name="Episodes", mode="lines+markers",
+                   line={"color": PALETTE[0], "width": 3}, marker={"symbol": "circle", "size": 8}),
+        go.Scatter(x=frame["month"], y=frame["children"], name="Children", mode="lines+markers",
+                   line={"color": PALETTE[1], "width": 3, "dash": "dash"}, marker={"symbol": "square", "size": 8}),
+    ])
+    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
+    figure.update_yaxes(title="Number")
+    return base_layout(figure)
+
+
+def funnel_frame(kpis: dict) -> pd.DataFrame:
+    denominator = kpis["returned_missing_episodes"]
+    rows = []
+    for key, label in FUNNEL_STEPS:
+        value = kpis[key]
+        rows.append({"step": label, "episodes": value,
+                     "percent_of_returned": round(100 * value / denominator, 1) if denominator else None})
+    return pd.DataFrame(rows)
+
+
+def funnel_figure(frame: pd.DataFrame) -> go.Figure:
+    if frame.empty or not frame["episodes"].iloc[0]:
+        return empty_figure("No returned missing episodes in this period")
+    figure = go.Figure(go.Funnel(
+        y=frame["step"], x=frame["episodes"], textinfo="value+percent initial",
+        marker={"color": [PALETTE[0], PALETTE[4], PALETTE[2], PALETTE[1], PALETTE[5]]},
+    ))
+    return base_layout(figure, height=360)
+
+
+def summary_sentences(current: dict, previous: dict, year_before: dict) -> list[str]:
+    """Plain English written from the figures, for the board."""
+    sentences = [
+        f"{current['episodes']:,} episodes of {current['children']:,} children started in the period; "
+        f"{current['repeat_children']:,} children went missing more than once."
+    ]
+    for key, label in (("rhi_completed_within_72h_pct", "RHIs completed within 72 hours"),
+                       ("rhi_offered_within_72h_pct", "RHIs offered within 72 hours")):
+        now, then = current.get(key), year_before.get(key)
+        if now is not None and then is not None and abs(now - then) >= 0.05:
+            verb = "rose" if now > then else "fell"
+            sentences.append(f"{label} {verb} from {then:.1f}% a year before to {now:.1f}%.")
+        elif now is not None:
+            sentences.append(f"{label}: {now:.1f}%.")
+    if previous["episodes"]:
+        change = 100 * (current["episodes"] - previous["episodes"]) / previous["episodes"]
+        direction = "more" if change > 0 else "fewer"
+        if abs(change) >= 0.5:
+            sentences.append(f"There were {abs(change):.0f}% {direction} episodes than in the previous period.")
+    if current["still_missing"]:
+        sentences.append(f"{current['still_missing']:,} episodes in the period had no recorded end at the last load.")
+    return sentences
