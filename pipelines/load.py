@@ -39,8 +39,12 @@ SYNTHETIC_MARKER = "SYNTHETIC_DATA"
 BUILD_BEFORE_LINKING = ("core/010_ssda903.sql", "core/020_police.sql")
 BUILD_AFTER_LINKING = (
     "core/040_episode.sql", "core/050_return_interview.sql", "core/060_children_placements_attendance.sql",
-    "marts/000_episodes_filtered.sql", "marts/010_marts.sql",
 )
+
+
+def mart_steps() -> list[str]:
+    """Every queries/marts/*.sql, in file-name order (each page may add its own)."""
+    return sorted(f"marts/{p.name}" for p in (queries.QUERIES_DIR / "marts").glob("*.sql"))
 
 
 class LoadError(Exception):
@@ -312,7 +316,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
             for step in BUILD_BEFORE_LINKING:
                 con.execute(queries.build_sql(step))
             _assign_episodes(con)
-            for step in BUILD_AFTER_LINKING:
+            for step in (*BUILD_AFTER_LINKING, *mart_steps()):
                 con.execute(queries.build_sql(step))
             steps.update()
             _write_meta(con, report, previous_log, source_dir)
