@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -168,11 +169,7 @@ def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, 
 
 
 def _geography(source_dir: Path, settings: Settings) -> Geography:
-    folder = source_dir / "geography"
-    if (folder / "wards.geojson").exists() and (folder / "lsoas.geojson").exists():
-        locator = geocode.AreaLocator.from_folder(folder)
-    else:
-        locator = geocode.AreaLocator.default()
+    locator = geocode.AreaLocator.from_folder(_geography_folder(source_dir))
     directory = (geocode.PostcodeDirectory.from_onspd(settings.onspd_path) if settings.onspd_path
                  else geocode.PostcodeDirectory.default())
     return Geography(directory=directory, locator=locator)
@@ -213,6 +210,51 @@ def _assign_episodes(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create table core_missing_episode as select * from missing_episode_frame")
     con.unregister("span_episode_frame")
     con.unregister("missing_episode_frame")
+
+
+def _geography_folder(source_dir: Path) -> Path:
+    folder = source_dir / "geography"
+    if (folder / "wards.geojson").exists() and (folder / "lsoas.geojson").exists():
+        return folder
+    return ASSETS_GEO
+
+
+def _write_areas(con, geography: Geography, folder: Path) -> None:
+    """Boundaries the maps draw (WGS84 GeoJSON per area), each LSOA's ward, and IMD 2019."""
+    import json
+
+    import geopandas as gpd
+
+    rows = []
+    for level, frame, file_name, name_pattern in (
+        ("ward", geography.locator.wards, "wards.geojson", r"WD\d\dNM"),
+        ("lsoa", geography.locator.lsoas, "lsoas.geojson", r"LSOA\d\dNM"),
+    ):
+        names = gpd.read_file(folder / file_name, ignore_geometry=True)
+        name_column = next((c for c in names.columns if re.fullmatch(name_pattern, str(c), re.IGNORECASE)), None)
+        code_column = next(c for c in names.columns if re.fullmatch(name_pattern[:-2] + "CD", str(c), re.IGNORECASE))
+        name_of = dict(zip(names[code_column].astype(str), names[name_column].astype(str))) if name_column else {}
+        wgs84 = frame.to_crs("EPSG:4326")
+        for code, geometry in zip(wgs84["code"], wgs84.geometry):
+            rows.append({"level": level, "code": str(code), "name": name_of.get(str(code), str(code)),
+                         "geojson": json.dumps(geometry.__geo_interface__, separators=(",", ":"))})
+    con.execute("create table ref_area (level varchar, code varchar, name varchar, geojson varchar)")
+    _write_frame(con, "ref_area", pd.DataFrame(rows))
+
+    points = geography.locator.lsoas.copy()
+    points["geometry"] = points.geometry.representative_point()
+    joined = gpd.sjoin(points, geography.locator.wards, how="left", predicate="within")
+    lsoa_ward = pd.DataFrame({"lsoa": joined["code_left"].astype(str), "ward": joined["code_right"].astype("string")})
+    con.execute("create table ref_lsoa_ward (lsoa varchar, ward varchar)")
+    _write_frame(con, "ref_lsoa_ward", lsoa_ward.drop_duplicates("lsoa"))
+
+    imd_path = folder / "imd.csv" if (folder / "imd.csv").exists() else ASSETS_GEO / "imd2019_lsoa11.csv"
+    con.execute("create table ref_imd (lsoa varchar, imd_rank integer, imd_decile integer)")
+    if imd_path.exists():
+        imd = pd.read_csv(imd_path, dtype=str)
+        code = next(c for c in imd.columns if c.lower().startswith("lsoa") and c.lower().endswith("code"))
+        _write_frame(con, "ref_imd", pd.DataFrame({"lsoa": imd[code], "imd_rank": imd["imd_rank"].astype(int),
+                                                   "imd_decile": imd["imd_decile"].astype(int)}))
 
 
 def _write_reference_tables(con) -> None:
@@ -312,6 +354,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
                 for frame in stored.get(table.name, []):
                     _write_frame(con, f"stg_{table.name}", frame)
             _write_reference_tables(con)
+            _write_areas(con, geography, _geography_folder(source_dir))
             steps.update()
             for step in BUILD_BEFORE_LINKING:
                 con.execute(queries.build_sql(step))
