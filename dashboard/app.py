@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import dash
+import duckdb
 import flask
 from dash import ALL, Dash, Input, Output, State, callback, clientside_callback, dcc, html
 
@@ -52,6 +53,10 @@ def shell(query_args: dict) -> html.Div:
         facts = data.store_facts()
     except StoreMissing as exc:
         return html.Main([html.H1("No data loaded yet"), html.P(str(exc))], id="main")
+    except duckdb.Error:
+        return html.Main([html.H1("The data store could not be read"),
+                          html.P("The store file is damaged or from another version. Reload the data with "
+                                 "`mfhc load`; the previous figures are not shown.")], id="main")
     filters = Filters.from_query(query_args, Filters.default(facts["last"]))
     query = filters.to_query()
     return html.Div([

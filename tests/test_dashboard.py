@@ -126,3 +126,13 @@ def test_funnel_frame_percentages():
     kpis = {"returned_missing_episodes": 4, "rhi_offered": 3, "rhi_offered_within_72h": 2, "rhi_completed": 1,
             "rhi_completed_within_72h": 0}
     assert funnel_frame(kpis)["percent_of_returned"].tolist() == [100.0, 75.0, 50.0, 25.0, 0.0]
+
+
+def test_a_damaged_store_gives_a_clear_page_not_a_traceback(tmp_path):
+    broken = tmp_path / "mfhc.duckdb"
+    broken.write_bytes(b"this is not a duckdb file" * 100)
+    create_app(broken)
+    try:
+        assert "could not be read" in str(shell({}))
+    finally:
+        data.configure(None)
