@@ -77,12 +77,39 @@ def shell(query_args: dict) -> html.Div:
         html.Main(dash.page_container, id="main", tabIndex="-1"),
         html.Footer([html.P(ATTRIBUTION)], className="attribution"),
         dcc.Store(id="url-sync"),
+        dcc.Location(id="url", refresh=False),
     ], id="shell")
 
 
 def layout() -> html.Div:
     args = dict(flask.request.args) if flask.has_request_context() else {}
     return shell(args)
+
+
+@callback(
+    Output("filter-period", "value"),
+    Output("filter-dates", "start_date", allow_duplicate=True),
+    Output("filter-dates", "end_date", allow_duplicate=True),
+    Output("filter-care", "value"),
+    Output("filter-age", "value"),
+    Output("filter-sex", "value"),
+    Output("filter-ethnicity", "value"),
+    Output("filter-risk", "value"),
+    Input("url", "search"),
+    State("filter-period", "options"),
+    prevent_initial_call="initial_duplicate",
+)
+def _filters_from_url(search, period_options):
+    """The layout is fetched without the page's query string, so the filters are set from the
+    URL once the page is in the browser (and again when a link changes it)."""
+    filters = Filters.from_query(search or "", Filters.default(None))
+    if not search or "from=" not in search:
+        return (dash.no_update,) * 8
+    period = f"{filters.period_start}_{filters.period_end}"
+    known = {option["value"] for option in period_options or []}
+    return (period if period in known else "custom", filters.period_start.isoformat(),
+            filters.period_end.isoformat(), filters.care, filters.age_band, filters.sex,
+            filters.ethnicity_group, filters.risk_level)
 
 
 @callback(

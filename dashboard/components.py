@@ -9,7 +9,7 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
 
 TOPOJSON_URL = "/assets/topojson/"
-GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": TOPOJSON_URL, "responsive": True}
+GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": TOPOJSON_URL}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

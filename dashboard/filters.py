@@ -129,6 +129,14 @@ class Filters:
         return {"period_start": self.period_start, "period_end": self.period_end, **self.episode_filters()}
 
     def previous_period(self) -> "Filters":
+        """The period just before, of the same length: whole months (a quarter, a financial
+        year) step back by months, so leap days never shift it; other periods by days."""
+        next_day = self.period_end + dt.timedelta(days=1)
+        if self.period_start.day == 1 and next_day.day == 1:
+            months = (next_day.year - self.period_start.year) * 12 + next_day.month - self.period_start.month
+            index = self.period_start.year * 12 + self.period_start.month - 1 - months
+            start = dt.date(index // 12, index % 12 + 1, 1)
+            return replace(self, period_start=start, period_end=self.period_start - dt.timedelta(days=1))
         length = self.period_end - self.period_start
         end = self.period_start - dt.timedelta(days=1)
         return replace(self, period_start=end - length, period_end=end)

@@ -136,3 +136,16 @@ def test_a_damaged_store_gives_a_clear_page_not_a_traceback(tmp_path):
         assert "could not be read" in str(shell({}))
     finally:
         data.configure(None)
+
+
+def test_previous_period_steps_back_whole_months_and_days_otherwise():
+    year = Filters(dt.date(2024, 4, 1), dt.date(2025, 3, 31))
+    assert (year.previous_period().period_start, year.previous_period().period_end) == (
+        dt.date(2023, 4, 1), dt.date(2024, 3, 31))
+    quarter = Filters(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    assert (quarter.previous_period().period_start, quarter.previous_period().period_end) == (
+        dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    days = Filters(dt.date(2025, 1, 10), dt.date(2025, 1, 19))
+    assert (days.previous_period().period_start, days.previous_period().period_end) == (
+        dt.date(2024, 12, 31), dt.date(2025, 1, 9))
+    assert year.year_before().period_start == dt.date(2023, 4, 1)

@@ -1,0 +1,142 @@
+"""Figures and words of the School absence page, from DataFrames of queries/metrics/absence.sql."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+MISSING_GROUP = "Children who went missing"
+ALL_GROUP = "All pupils"
+# Each group keeps its colour, pattern and marker everywhere, so colour is never the only cue.
+GROUP_STYLE = {
+    MISSING_GROUP: {"color": PALETTE[5], "pattern": "/", "symbol": "diamond", "dash": "solid"},
+    ALL_GROUP: {"color": PALETTE[0], "pattern": "", "symbol": "circle", "dash": "dot"},
+}
+
+
+def _group(frame: pd.DataFrame, group: str) -> pd.DataFrame:
+    return frame[frame["pupil_group"] == group]
+
+
+def absence_rate_figure(frame: pd.DataFrame) -> go.Figure:
+    """Grouped bars per term: overall absence rate of the two groups, values written on the bars."""
+    if frame.empty or _group(frame, MISSING_GROUP).empty:
+        return empty_figure("No attendance records of children who went missing in this period")
+    figure = go.Figure()
+    for group, style in GROUP_STYLE.items():
+        rows = _group(frame, group)
+        figure.add_bar(
+            x=rows["academic_term"], y=rows["absence_rate_pct"], name=group,
+            marker={"color": style["color"], "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
+                    "line": {"color": "#0b0c0c", "width": 1}},
+            text=[f"{v:.1f}%" for v in rows["absence_rate_pct"]], textposition="outside", cliponaxis=False,
+            customdata=rows[["pupils"]].to_numpy(),
+            hovertemplate="%{x}<br>%{y:.1f}% of sessions missed<br>%{customdata[0]:,} pupils<extra>" + group
+            + "</extra>",
+        )
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(title="Academic year and term", type="category")
+    figure.update_yaxes(title="Absence rate (% of sessions)", ticksuffix="%")
+    return base_layout(figure)
+
+
+def persistent_absence_figure(frame: pd.DataFrame) -> go.Figure:
+    """Lines per term: shares persistently (≥10%) and severely (≥50%) absent, by group.
+    Group by marker shape and colour; measure by line style (solid persistent, dashed severe)."""
+    if frame.empty or _group(frame, MISSING_GROUP).empty:
+        return empty_figure("No attendance records of children who went missing in this period")
+    figure = go.Figure()
+    for measure, column, dash in (("persistently absent (10%+)", "persistent_pct", "solid"),
+                                  ("severely absent (50%+)", "severe_pct", "dash")):
+        for group, style in GROUP_STYLE.items():
+            rows = _group(frame, group)
+            figure.add_scatter(
+                x=rows["academic_term"], y=rows[column], name=f"{group}: {measure}", mode="lines+markers",
+                line={"color": style["color"], "dash": dash, "width": 3},
+                marker={"symbol": style["symbol"], "size": 10},
+                hovertemplate="%{x}<br>%{y:.1f}% of pupils<extra>" + f"{group}: {measure}" + "</extra>",
+            )
+    figure.update_xaxes(title="Academic year and term", type="category")
+    figure.update_yaxes(title="Share of pupils (%)", ticksuffix="%")
+    figure = base_layout(figure, height=440)
+    figure.update_layout(legend={"orientation": "h", "y": -0.3})
+    return figure
+
+
+def absence_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The by-term figures as the page's table, with readable headings."""
+    return frame[["academic_term", "pupil_group", "pupils", "absence_rate_pct", "persistent_pct", "severe_pct"]] \
+        .rename(columns={"academic_term": "Term", "pupil_group": "Group", "pupils": "Pupils",
+                         "absence_rate_pct": "Absence rate %", "persistent_pct": "Persistently absent %",
+                         "severe_pct": "Severely absent %"})
+
+
+def absence_summary(frame: pd.DataFrame) -> str:
+    if frame.empty or _group(frame, MISSING_GROUP).empty:
+        return "No attendance records of children who went missing in this period."
+    missing, everyone = _group(frame, MISSING_GROUP), _group(frame, ALL_GROUP)
+    latest = missing.iloc[-1]
+    latest_all = everyone[everyone["academic_term"] == latest["academic_term"]]
+    text = (f"Over {len(missing)} terms, children who went missing missed {_overall(missing):.1f}% of their "
+            f"possible sessions, against {_overall(everyone):.1f}% for all pupils. In {latest['academic_term']}, "
+            f"{latest['absence_rate_pct']:.1f}% ({int(latest['pupils']):,} pupils)")
+    if len(latest_all):
+        text += f" against {latest_all.iloc[0]['absence_rate_pct']:.1f}% ({int(latest_all.iloc[0]['pupils']):,} pupils)"
+    return text + "."
+
+
+def persistent_summary(frame: pd.DataFrame) -> str:
+    if frame.empty or _group(frame, MISSING_GROUP).empty:
+        return "No attendance records of children who went missing in this period."
+    missing = _group(frame, MISSING_GROUP).iloc[-1]
+    everyone = _group(frame, ALL_GROUP)
+    everyone = everyone[everyone["academic_term"] == missing["academic_term"]]
+    text = (f"In {missing['academic_term']}, {missing['persistent_pct']:.1f}% of children who went missing were "
+            f"persistently absent and {missing['severe_pct']:.1f}% severely absent")
+    if len(everyone):
+        row = everyone.iloc[0]
+        text += f", against {row['persistent_pct']:.1f}% and {row['severe_pct']:.1f}% of all pupils"
+    return text + "."
+
+
+def _overall(rows: pd.DataFrame) -> float:
+    possible = rows["sessions_possible"].sum()
+    return 100 * rows["sessions_absent"].sum() / possible if possible else 0.0
+
+
+def linkage_sentence(linkage: pd.DataFrame) -> str:
+    if linkage.empty or not int(linkage["children"].iloc[0]):
+        return "No children went missing in this period."
+    row = linkage.iloc[0]
+    return (f"Of {int(row['children']):,} children with an episode in the period, "
+            f"{int(row['children_without_attendance']):,} have no attendance record in the academic years of "
+            f"their episodes, {int(row['children_without_upn']):,} of them because no UPN links them to the "
+            f"attendance file; the figures above cover the {int(row['children_with_attendance']):,} who do.")
+
+
+def cme_figure(cme: pd.DataFrame) -> go.Figure:
+    if cme.empty or not int(cme["cme_children"].iloc[0]):
+        return empty_figure("No children missing education in this period")
+    row = cme.iloc[0]
+    labels = ["Missing education in the period", "…of whom went missing from home or care"]
+    values = [int(row["cme_children"]), int(row["cme_children_went_missing"])]
+    figure = go.Figure(go.Bar(
+        y=labels, x=values, orientation="h", text=[f"{v:,}" for v in values], textposition="outside", cliponaxis=False,
+        marker={"color": [PALETTE[0], PALETTE[5]], "pattern": {"shape": ["", "/"], "fgcolor": "#ffffff"}},
+        hovertemplate="%{y}: %{x:,} children<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(title="Children")
+    figure = base_layout(figure, height=240)
+    figure.update_layout(margin={"l": 300})
+    return figure
+
+
+def cme_summary(cme: pd.DataFrame) -> str:
+    if cme.empty or not int(cme["cme_children"].iloc[0]):
+        return "No children were missing education in this period."
+    row = cme.iloc[0]
+    return (f"{int(row['cme_children']):,} children were missing education at some time in the period; "
+            f"{int(row['cme_children_went_missing']):,} of them also went missing from home or care in it.")

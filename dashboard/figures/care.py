@@ -1,0 +1,170 @@
+"""Figures and words of the Care and placements page, from DataFrames of queries/metrics/care.sql."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+SOURCE_STYLE = {
+    "From care": {"color": PALETTE[5], "pattern": "/"},
+    "From home": {"color": PALETTE[0], "pattern": ""},
+}
+BAND_PATTERNS = {"under 10 miles": "", "10-20 miles": ".", "over 20 miles": "/", "unknown": "x"}
+
+
+def source_by_month_figure(frame: pd.DataFrame) -> go.Figure:
+    """Stacked bars by month: from care (hatched) and from home (plain)."""
+    if frame.empty:
+        return empty_figure("No episodes in this period")
+    figure = go.Figure()
+    for source, style in SOURCE_STYLE.items():
+        rows = frame[frame["source"] == source]
+        if rows.empty:
+            continue
+        figure.add_bar(x=rows["month"], y=rows["episodes"], name=source,
+                       marker={"color": style["color"], "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
+                               "line": {"color": "#0b0c0c", "width": 1}},
+                       hovertemplate="%{x|%b %Y}: %{y:,} episodes<extra>" + source + "</extra>")
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
+    figure.update_yaxes(title="Episodes")
+    return base_layout(figure)
+
+
+def source_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "No episodes in this period."
+    totals = frame.groupby("source")["episodes"].sum()
+    total = int(totals.sum())
+    care = int(totals.get("From care", 0))
+    return (f"{total:,} episodes over {frame['month'].nunique()} months: {care:,} from care "
+            f"({100 * care / total:.1f}%) and {total - care:,} from home.")
+
+
+def away_figure(frame: pd.DataFrame) -> go.Figure:
+    """Top: 'away' episodes by month (bars). Bottom: their share of from-care episodes (line)."""
+    if frame.empty or not frame["from_care_episodes"].sum():
+        return empty_figure("No episodes from care in this period")
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                           subplot_titles=("Away episodes", "Share of from-care episodes that were away"))
+    figure.add_bar(x=frame["month"], y=frame["away_episodes"], name="Away episodes", row=1, col=1,
+                   marker={"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
+                   text=frame["away_episodes"], textposition="outside", cliponaxis=False,
+                   hovertemplate="%{x|%b %Y}: %{y:,} away episodes<extra></extra>")
+    figure.add_scatter(x=frame["month"], y=frame["away_share_of_from_care_pct"], name="Share of from-care episodes",
+                       mode="lines+markers", row=2, col=1, line={"color": PALETTE[3], "width": 3, "dash": "dash"},
+                       marker={"symbol": "square", "size": 8},
+                       hovertemplate="%{x|%b %Y}: %{y:.1f}% of from-care episodes<extra></extra>")
+    figure = base_layout(figure, height=460)
+    figure.update_xaxes(dtick="M1", tickformat="%b %Y")
+    figure.update_xaxes(title="Month episode started", row=2, col=1)
+    figure.update_yaxes(title="Episodes", row=1, col=1, range=[0, 1.25 * max(1, frame["away_episodes"].max())])
+    figure.update_yaxes(title="% of from care", ticksuffix="%", row=2, col=1)
+    figure.update_layout(showlegend=False)
+    return figure
+
+
+def away_summary(frame: pd.DataFrame) -> str:
+    if frame.empty or not frame["from_care_episodes"].sum():
+        return "No episodes from care in this period."
+    away = int(frame["away_from_care_episodes"].sum())
+    care = int(frame["from_care_episodes"].sum())
+    return (f"{int(frame['away_episodes'].sum()):,} episodes were away from placement without authorisation; "
+            f"{away:,} of the {care:,} episodes from care ({100 * away / care:.1f}%).")
+
+
+def distance_figure(frame: pd.DataFrame) -> go.Figure:
+    """Bars by distance band: episodes per placed-child-year, with episodes and child-years written on."""
+    if frame.empty or not frame["placed_child_years"].sum():
+        return empty_figure("No placements in this period")
+    shown = frame[frame["placed_child_years"] > 0]
+    figure = go.Figure(go.Bar(
+        x=shown["distance_band"], y=shown["episodes_per_child_year"],
+        text=[f"{r:.2f} ({e:,} episodes / {y:,.1f} child-years)"
+              for r, e, y in zip(shown["episodes_per_child_year"], shown["episodes"], shown["placed_child_years"])],
+        textposition="outside", cliponaxis=False,
+        marker={"color": PALETTE[0], "pattern": {"shape": [BAND_PATTERNS[b] for b in shown["distance_band"]],
+                                                 "fgcolor": "#ffffff"},
+                "line": {"color": "#0b0c0c", "width": 1}},
+        hovertemplate="%{x}: %{y:.2f} episodes per placed-child-year<extra></extra>",
+    ))
+    figure.update_xaxes(title="Distance from home to placement", type="category")
+    figure.update_yaxes(title="Episodes per placed-child-year")
+    return base_layout(figure)
+
+
+def distance_summary(frame: pd.DataFrame) -> str:
+    shown = frame[frame["placed_child_years"] > 0] if len(frame) else frame
+    if shown.empty:
+        return "No placements in this period."
+    parts = [f"{r.distance_band}: {r.episodes_per_child_year:.2f} ({r.episodes:,} episodes over "
+             f"{r.placed_child_years:,.1f} placed-child-years)" for r in shown.itertuples()]
+    return "Episodes per placed-child-year by distance — " + "; ".join(parts) + "."
+
+
+def name_authorities(frame: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """The placing authorities with their names (the code itself where the lookup lacks it)."""
+    named = frame.merge(names.rename(columns={"code": "placing_la_code", "name": "placing_authority"}),
+                        on="placing_la_code", how="left")
+    named["placing_authority"] = named["placing_authority"].fillna(named["placing_la_code"])
+    return named[["placing_authority", "placing_la_code", "episodes", "children"]]
+
+
+def other_la_figure(frame: pd.DataFrame) -> go.Figure:
+    if frame.empty:
+        return empty_figure("No episodes of children placed here by other authorities")
+    labels = [f"{a} ({c})" for a, c in zip(frame["placing_authority"], frame["placing_la_code"])]
+    figure = go.Figure(go.Bar(
+        y=labels, x=frame["episodes"], orientation="h",
+        text=[f"{e:,} episodes, {c:,} children" for e, c in zip(frame["episodes"], frame["children"])],
+        textposition="outside", cliponaxis=False, marker={"color": PALETTE[1], "line": {"color": "#0b0c0c", "width": 1}},
+        hovertemplate="%{y}: %{x:,} episodes<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed")
+    # Room on the right for the words beside the longest bar.
+    figure.update_xaxes(title="Episodes", range=[0, 1.5 * frame["episodes"].max()])
+    figure = base_layout(figure, height=max(240, 80 + 40 * len(frame)))
+    figure.update_layout(margin={"l": 280})
+    return figure
+
+
+def other_la_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "No police episodes of children placed here by other authorities in this period."
+    top = frame.iloc[0]
+    return (f"{int(frame['episodes'].sum()):,} police episodes of children placed here by "
+            f"{len(frame)} other authorities; the most from {top['placing_authority']} "
+            f"({int(top['episodes']):,} episodes of {int(top['children']):,} children).")
+
+
+def uasc_counts(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Children (8-character keys) with an episode within 48 hours and within 7 days of first care."""
+    within_48h = episodes.loc[episodes["within_48h"].astype(bool), "child"].nunique() if len(episodes) else 0
+    within_7d = episodes["child"].nunique() if len(episodes) else 0
+    return pd.DataFrame({"window": ["Within 48 hours", "Within 7 days"], "children": [within_48h, within_7d]})
+
+
+def uasc_figure(counts: pd.DataFrame) -> go.Figure:
+    if not counts["children"].sum():
+        return empty_figure("No UASC child went missing within 7 days of becoming looked after")
+    figure = go.Figure(go.Bar(
+        x=counts["window"], y=counts["children"], text=counts["children"], textposition="outside", cliponaxis=False,
+        marker={"color": [PALETTE[5], PALETTE[1]], "pattern": {"shape": ["x", ""], "fgcolor": "#ffffff"},
+                "line": {"color": "#0b0c0c", "width": 1}},
+        hovertemplate="%{x}: %{y:,} children<extra></extra>",
+    ))
+    figure.update_xaxes(title="Went missing after first becoming looked after")
+    figure.update_yaxes(title="Children", dtick=1 if counts["children"].max() < 10 else None,
+                        range=[0, 1.2 * counts["children"].max()])
+    return base_layout(figure, height=300)
+
+
+def uasc_summary(counts: pd.DataFrame, cohort: pd.DataFrame) -> str:
+    within_48h, within_7d = (int(v) for v in counts["children"])
+    started = int(cohort["uasc_children"].iloc[0]) if len(cohort) else 0
+    return (f"{within_48h:,} unaccompanied asylum-seeking children went missing within 48 hours and "
+            f"{within_7d:,} within 7 days of first becoming looked after; {started:,} such children first "
+            f"became looked after in the period.")

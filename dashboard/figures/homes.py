@@ -1,0 +1,287 @@
+"""Figures and words of the Children's homes page: the funnel plot of episode rates per
+placed-child-year, a home's monthly trend and its hour-of-day by day-of-week pattern."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy.stats import poisson
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+# Two-sided control limits: 95% (2.5% each side) and 99.8% (0.1% each side).
+LIMITS = {"95": (0.025, 0.975), "99.8": (0.001, 0.999)}
+OUTLIER = "above 99.8% limit (outlier)"
+ABOVE_95 = "above 95% limit"
+WITHIN = "within limits"
+BELOW_95 = "below 95% limit"
+BELOW_998 = "below 99.8% limit"
+NO_YEARS = "no placement days in period"
+# How each position is drawn: colour AND marker shape, so colour is never the only cue.
+POSITION_STYLE = {
+    OUTLIER: (PALETTE[5], "diamond", 14),
+    ABOVE_95: (PALETTE[1], "triangle-up", 11),
+    WITHIN: (PALETTE[0], "circle", 9),
+    BELOW_95: (PALETTE[2], "triangle-down", 11),
+    BELOW_998: (PALETTE[2], "square", 11),
+}
+
+
+def poisson_limit(expected, p: float) -> np.ndarray:
+    """The p-quantile of a Poisson(expected) count, interpolated between the integers so
+    the limit is a smooth curve (Spiegelhalter 2005): r = the smallest count with
+    F(r) >= p, limit = r - (F(r) - p) / (F(r) - F(r - 1)). Exact at the integer steps."""
+    mu = np.atleast_1d(np.asarray(expected, dtype=float))
+    r = poisson.ppf(p, mu)
+    upper, lower = poisson.cdf(r, mu), poisson.cdf(r - 1, mu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(upper > lower, (upper - p) / (upper - lower), 0.0)
+    return np.clip(r - alpha, 0.0, None)
+
+
+def overall_rate(rates: pd.DataFrame) -> float | None:
+    """Episodes per placed-child-year over the homes with placement days in the period."""
+    placed = rates[rates["placed_child_years"] > 0]
+    years = placed["placed_child_years"].sum()
+    return float(placed["episodes"].sum() / years) if years > 0 else None
+
+
+def funnel_frame(rates: pd.DataFrame) -> pd.DataFrame:
+    """The homes table: rate, expected episodes (overall rate × the home's years), the
+    control limits as counts at that expected value, and where the home lies against them."""
+    frame = rates.copy()
+    overall = overall_rate(frame)
+    years = frame["placed_child_years"].astype(float)
+    has_years = years > 0
+    frame["rate"] = np.where(has_years, frame["episodes"] / years.where(has_years), np.nan)
+    frame["expected"] = years * overall if overall is not None else np.nan
+    expected = frame["expected"].fillna(0).to_numpy()
+    for level, (low, high) in LIMITS.items():
+        suffix = level.replace(".", "_")
+        frame[f"lower_{suffix}"] = np.where(has_years, poisson_limit(expected, low), np.nan)
+        frame[f"upper_{suffix}"] = np.where(has_years, poisson_limit(expected, high), np.nan)
+
+    def position(row) -> str:
+        if not row.placed_child_years > 0 or overall is None:
+            return NO_YEARS
+        if row.episodes > row.upper_99_8:
+            return OUTLIER
+        if row.episodes > row.upper_95:
+            return ABOVE_95
+        if row.episodes < row.lower_99_8:
+            return BELOW_998
+        if row.episodes < row.lower_95:
+            return BELOW_95
+        return WITHIN
+
+    frame["position"] = [position(row) for row in frame.itertuples()]
+    frame["overall_rate"] = overall
+    return frame
+
+
+def homes_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table beside the funnel: worst first (outliers, then by how far above expected)."""
+    order = {OUTLIER: 0, ABOVE_95: 1, WITHIN: 2, BELOW_95: 3, BELOW_998: 4, NO_YEARS: 5}
+    shown = frame.assign(_order=frame["position"].map(order),
+                         _excess=frame["episodes"] - frame["expected"].fillna(0))
+    shown = shown.sort_values(["_order", "_excess"], ascending=[True, False])
+    return pd.DataFrame({
+        "Home": shown["home_name"],
+        "Episodes": shown["episodes"].astype(int),
+        "Child-years": shown["placed_child_years"].round(2),
+        "Rate": shown["rate"].round(1),
+        "Expected": shown["expected"].round(1),
+        "Position": shown["position"],
+    })
+
+
+def funnel_data(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every figure of the funnel, for the chart's data table and CSV."""
+    columns = ["urn", "home_name", "provider", "places", "overall_effectiveness", "episodes", "children",
+               "episodes_child_not_in_ssda903", "placement_days", "placed_child_years", "rate", "expected",
+               "lower_99_8", "lower_95", "upper_95", "upper_99_8", "position", "overall_rate"]
+    return frame[columns].round({"placed_child_years": 3, "rate": 3, "expected": 3, "lower_99_8": 2,
+                                 "lower_95": 2, "upper_95": 2, "upper_99_8": 2, "overall_rate": 4})
+
+
+def funnel_figure(frame: pd.DataFrame) -> go.Figure:
+    placed = frame[frame["position"] != NO_YEARS]
+    if placed.empty or placed["overall_rate"].isna().all():
+        return empty_figure("No placement days at children's homes in this period")
+    overall = float(placed["overall_rate"].iloc[0])
+    x_max = float(placed["placed_child_years"].max()) * 1.08
+    x_min = max(min(float(placed["placed_child_years"].min()), x_max / 40), 1e-3)
+    x = np.linspace(x_min, x_max, 240)
+    figure = go.Figure()
+    for level, dash, width in (("99.8", "dot", 2), ("95", "dash", 2)):
+        low, high = LIMITS[level]
+        for bound, name in ((high, f"{level}% upper limit"), (low, f"{level}% lower limit")):
+            figure.add_trace(go.Scatter(
+                x=x, y=poisson_limit(overall * x, bound) / x, mode="lines", name=name,
+                legendgroup=level, showlegend=bound == high,
+                line={"color": "#505a5f", "dash": dash, "width": width},
+                hovertemplate=f"{level}% limit<br>%{{x:.2f}} years: %{{y:.2f}} per year<extra></extra>",
+            ))
+    figure.add_trace(go.Scatter(x=[x_min, x_max], y=[overall, overall], mode="lines",
+                                name=f"Overall rate ({overall:.2f})", line={"color": PALETTE[7], "width": 2},
+                                hoverinfo="skip"))
+    # Very small denominators give huge rates: keep the axis on the homes with at least
+    # 0.1 placed-child-years and draw any home beyond it at the top edge, marked off scale.
+    steady = placed[placed["placed_child_years"] >= 0.1]
+    y_top = max(float(steady["rate"].max()) if len(steady) else 0.0, overall * 3) * 1.15
+    # Off-scale homes are stacked down from the top edge (highest rate first) so labels do not collide.
+    beyond = placed[placed["rate"] > y_top].sort_values("rate", ascending=False)
+    shown_y = placed["rate"].copy()
+    shown_y[beyond.index] = [y_top * (0.97 - 0.07 * i) for i in range(len(beyond))]
+    for position, (colour, symbol, size) in POSITION_STYLE.items():
+        points = placed[placed["position"] == position]
+        if points.empty:
+            continue
+        off_scale = points["rate"] > y_top
+        labels = [f"{name} ({rate:.0f} per year, off scale)" if off else name
+                  for name, rate, off in zip(points["home_name"], points["rate"], off_scale)]
+        outlier = position == OUTLIER
+        figure.add_trace(go.Scatter(
+            x=points["placed_child_years"], y=shown_y[points.index],
+            name=position.capitalize(), mode="markers+text" if outlier else "markers",
+            text=labels if outlier else None, textposition="middle right",
+            textfont={"size": 12, "color": PALETTE[7]}, cliponaxis=False,
+            marker={"color": colour, "symbol": symbol, "size": size, "line": {"color": PALETTE[7], "width": 1}},
+            customdata=np.stack([labels, points["episodes"], points["expected"].round(1), points["rate"].round(2)],
+                                axis=1),
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]} episodes (expected %{customdata[2]})<br>"
+                          "%{x:.2f} placed-child-years<br>%{customdata[3]} per year<extra></extra>",
+        ))
+    figure.update_xaxes(title="Placed-child-years in the period", range=[0, x_max])
+    figure.update_yaxes(title="Episodes per placed-child-year", range=[0, y_top])
+    figure = base_layout(figure, height=560)
+    figure.update_layout(legend={"orientation": "h", "y": -0.16, "yanchor": "top"}, margin={"b": 150})
+    return figure
+
+
+def funnel_summary(frame: pd.DataFrame) -> str:
+    placed = frame[frame["position"] != NO_YEARS]
+    if placed.empty or placed["overall_rate"].isna().all():
+        return "No children's home had placement days in this period, so no rates can be compared."
+    overall = float(placed["overall_rate"].iloc[0])
+    outliers = placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
+    above = placed[placed["position"] == ABOVE_95]
+    text = (f"{len(placed)} homes had children placed in the period: {int(placed['episodes'].sum()):,} episodes "
+            f"over {placed['placed_child_years'].sum():.1f} placed-child-years, an overall rate of {overall:.2f} "
+            f"episodes per placed-child-year. ")
+    if outliers.empty:
+        text += "No home is above the 99.8% control limit"
+    else:
+        named = "; ".join(f"{r.home_name} ({r.episodes} episodes against {r.expected:.1f} expected, "
+                          f"{r.rate:.1f} per year)" for r in outliers.itertuples())
+        text += f"{len(outliers)} above the 99.8% limit (outliers): {named}"
+    text += f"; {len(above)} more above the 95% limit only."
+    no_years = frame[(frame["position"] == NO_YEARS) & (frame["episodes"] > 0)]
+    if len(no_years):
+        text += (f" {int(no_years['episodes'].sum())} episodes at {len(no_years)} homes with no placement days "
+                 f"recorded have no rate.")
+    not_ours = int(frame["episodes_child_not_in_ssda903"].sum())
+    if not_ours:
+        text += (f" {not_ours} episodes are of children not in this authority's SSDA903 return (for example placed "
+                 f"here by another authority): their placement days are unknown, so rates that include them are "
+                 f"overstated.")
+    return text
+
+
+def default_home(frame: pd.DataFrame) -> str | None:
+    """The first outlier (highest rate), else the home with most episodes."""
+    if frame.empty:
+        return None
+    outliers = frame[frame["position"] == OUTLIER].sort_values("rate", ascending=False)
+    if len(outliers):
+        return str(outliers["urn"].iloc[0])
+    return str(frame.sort_values(["episodes", "home_name"], ascending=[False, True])["urn"].iloc[0])
+
+
+def home_options(frame: pd.DataFrame) -> list[dict]:
+    shown = frame.sort_values("home_name")
+    return [{"label": f"{r.home_name} ({r.episodes} episodes)" if r.home_name != r.urn
+             else f"{r.urn} (not in homes list; {r.episodes} episodes)", "value": r.urn}
+            for r in shown.itertuples()]
+
+
+def monthly_figure(frame: pd.DataFrame, home_name: str) -> go.Figure:
+    if frame.empty or not frame["episodes"].sum():
+        return empty_figure(f"No episodes at {home_name} in this period")
+    figure = go.Figure(go.Bar(
+        x=frame["month"], y=frame["episodes"], name="Episodes", marker={"color": PALETTE[0]},
+        text=frame["episodes"], textposition="outside",
+        hovertemplate="%{x|%b %Y}: %{y} episodes<extra></extra>",
+    ))
+    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
+    figure.update_yaxes(title="Episodes", range=[0, float(frame["episodes"].max()) * 1.2 + 0.5])
+    return base_layout(figure, title=f"{home_name}: episodes by month", height=360)
+
+
+def monthly_summary(frame: pd.DataFrame, home_name: str) -> str:
+    total = int(frame["episodes"].sum()) if len(frame) else 0
+    if not total:
+        return f"No episodes at {home_name} in this period."
+    busiest = frame.loc[frame["episodes"].idxmax()]
+    return (f"{total} episodes at {home_name} over {len(frame)} months; the busiest month was "
+            f"{pd.Timestamp(busiest['month']):%B %Y} with {int(busiest['episodes'])}.")
+
+
+def hour_day_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts as a 7 × 24 grid (Monday first, hours 0–23) from the timed rows."""
+    timed = frame.dropna(subset=["day_of_week", "hour"])
+    grid = np.zeros((7, 24), dtype=int)
+    for row in timed.itertuples():
+        grid[int(row.day_of_week) - 1, int(row.hour)] += int(row.episodes)
+    return pd.DataFrame(grid, index=list(DAYS), columns=list(range(24)))
+
+
+def untimed_count(frame: pd.DataFrame) -> int:
+    return int(frame.loc[frame["day_of_week"].isna(), "episodes"].sum()) if len(frame) else 0
+
+
+def hour_day_figure(frame: pd.DataFrame, home_name: str) -> go.Figure:
+    matrix = hour_day_matrix(frame)
+    if not matrix.to_numpy().sum():
+        return empty_figure(f"No police-known episodes with a start time at {home_name}")
+    text = [[str(v) if v else "" for v in row] for row in matrix.to_numpy()]
+    figure = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=[f"{h:02d}" for h in matrix.columns], y=list(matrix.index),
+        text=text, texttemplate="%{text}", textfont={"size": 12},
+        colorscale=[[0, "#ffffff"], [0.01, "#deebf7"], [1, PALETTE[0]]], zmin=0,
+        colorbar={"title": {"text": "Episodes"}, "dtick": max(1, int(np.ceil(matrix.to_numpy().max() / 5)))},
+        xgap=1, ygap=1,
+        hovertemplate="%{y} %{x}:00–%{x}:59: %{z} episodes<extra></extra>",
+    ))
+    figure.update_xaxes(title="Hour the child was last seen", type="category")
+    figure.update_yaxes(autorange="reversed", type="category")
+    figure = base_layout(figure, title=f"{home_name}: when episodes start", height=380)
+    figure.update_yaxes(rangemode="normal")
+    return figure
+
+
+def hour_day_summary(frame: pd.DataFrame, home_name: str) -> str:
+    matrix = hour_day_matrix(frame)
+    total, untimed = int(matrix.to_numpy().sum()), untimed_count(frame)
+    left_out = (f" {untimed} SSDA903-only episodes have no time and are left out." if untimed
+                else " No episodes were left out for lack of a time.")
+    if not total:
+        return f"No police-known episodes with a start time at {home_name}.{left_out}"
+    hours = matrix.sum(axis=0)
+    days = matrix.sum(axis=1)
+    evening = int(matrix.loc[:, [h for h in range(24) if h >= 18 or h < 6]].to_numpy().sum())
+    busiest_day, busiest_hour = DAY_NAMES[days.idxmax()], int(hours.idxmax())
+    return (f"{total} police-known episodes at {home_name} by the time the child was last seen: most often on "
+            f"{busiest_day}s ({int(days.max())}) and at {busiest_hour:02d}:00 ({int(hours.max())}); "
+            f"{evening} ({100 * evening / total:.0f}%) began between 18:00 and 06:00.{left_out}")
+
+
+def hour_day_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The heatmap's data in long form for the table and CSV."""
+    matrix = hour_day_matrix(frame)
+    long = matrix.stack().reset_index()
+    long.columns = ["day", "hour", "episodes"]
+    return long[long["episodes"] > 0].reset_index(drop=True)

@@ -1,0 +1,328 @@
+"""Figures and words of the Area hotspots page: ward maps, rate against deprivation, and
+clusters of found locations.
+
+Small numbers: a ward with fewer than `MIN_EPISODES` episodes gets no rate; it is drawn
+grey and labelled "fewer than 5", so nothing is told by colour alone (hover text, the
+labels on the map and the tables carry the numbers).
+
+Found-location clusters are DBSCAN on the 100 m grid points (British National Grid
+metres) of where children were found, each grid cell weighted by its episodes (the same
+as DBSCAN on one point per episode):
+
+- `CLUSTER_EPS_METRES = 300`: three grid cells, a few streets; the neighbourhood of a
+  town-centre block, a station or a park. Much smaller and the 100 m snapping splits one
+  place into several; much larger and a whole ward centre merges into one "hotspot".
+- `CLUSTER_MIN_SAMPLES = 10`: a core point needs 10 episodes found within 300 m, twice
+  the small-number threshold of 5, so a cluster is never a handful of one child's
+  returns home and every cluster shown is well above the suppression limit.
+
+These fit a quarter or a half year of a city the size of Wolverhampton. Over a whole year
+found places are dense enough (about 8 episodes in an average 300 m circle of the demo)
+that neighbouring clusters chain into large ones spanning several wards: narrow the
+period, or a filter, to separate them.
+
+Privacy: no point or grid cell of a child is ever drawn, only each cluster's outline (the
+convex hull of its 100 m cells, padded by `OUTLINE_PADDING_METRES` so the outline never
+outlines a single address) and its episode count; clusters with fewer than
+`MIN_EPISODES` episodes are not shown.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+MIN_EPISODES = 5
+SUPPRESSED = "fewer than 5"
+CLUSTER_EPS_METRES = 300
+CLUSTER_MIN_SAMPLES = 10
+GRID_METRES = 100
+OUTLINE_PADDING_METRES = 150
+PLACE_LABELS = {"missing_from": "went missing from", "found": "were found in"}
+NO_RATE_GREY = "#bdbdbd"
+RATE_SCALE = [[0.0, "#deebf7"], [0.5, "#6baed6"], [1.0, "#08306b"]]
+OUTSIDE = "outside the authority"
+
+
+# --------------------------------------------------------------------------- wards
+
+def feature_collection(boundaries: pd.DataFrame) -> dict:
+    """A GeoJSON FeatureCollection of the wards, each feature's `id` its ward code."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": row.ward, "properties": {"name": row.ward_name},
+             "geometry": json.loads(row.geojson)}
+            for row in boundaries.itertuples()
+        ],
+    }
+
+
+def rate_text(rate) -> str:
+    return SUPPRESSED if rate is None or pd.isna(rate) else f"{rate:.1f}"
+
+
+def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """The wards for people: sorted by episodes, rate 'fewer than 5' where suppressed."""
+    shown = rates.sort_values(["episodes", "ward_name"], ascending=[False, True])
+    if top:
+        shown = shown.head(top)
+    return pd.DataFrame({
+        "Ward": shown["ward_name"],
+        "Episodes": shown["episodes"].astype(int),
+        "Children (0-15)": shown["children"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}"),
+        "Rate per 1,000 children": shown["rate_per_1000"].map(rate_text),
+        "IMD decile (1 = most deprived)": shown["imd_decile"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
+    }).reset_index(drop=True)
+
+
+def _representative_points(boundaries: pd.DataFrame) -> pd.DataFrame:
+    from shapely.geometry import shape
+
+    points = [shape(json.loads(g)).representative_point() for g in boundaries["geojson"]]
+    return pd.DataFrame({"ward": boundaries["ward"], "lon": [p.x for p in points], "lat": [p.y for p in points]})
+
+
+# --------------------------------------------------------------------------- clusters
+
+def find_clusters(cells: pd.DataFrame, eps: float = CLUSTER_EPS_METRES,
+                  min_samples: int = CLUSTER_MIN_SAMPLES) -> np.ndarray:
+    """DBSCAN label of each grid cell (-1 = noise), each cell weighted by its episodes."""
+    if cells.empty:
+        return np.zeros(0, dtype=int)
+    from sklearn.cluster import DBSCAN
+
+    points = cells[["grid_e", "grid_n"]].to_numpy(dtype=float)
+    weights = cells["episodes"].to_numpy(dtype=float)
+    return DBSCAN(eps=eps, min_samples=min_samples).fit(points, sample_weight=weights).labels_
+
+
+def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> list[tuple[float, float]]:
+    """Closed ring (BNG metres) of the convex hull of the 100 m cells centred on the points,
+    padded by `padding` metres: a polygon even for one cell or a line of cells."""
+    from shapely.geometry import MultiPoint
+
+    half = GRID_METRES / 2
+    corners = [(e + de, n + dn) for e, n in zip(grid_e, grid_n)
+               for de in (-half, half) for dn in (-half, half)]
+    hull = MultiPoint(corners).convex_hull
+    if padding:
+        hull = hull.buffer(padding, quad_segs=4)
+    return [(float(x), float(y)) for x, y in hull.exterior.coords]
+
+
+@lru_cache(maxsize=1)
+def _to_wgs84():
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+
+
+def to_wgs84(eastings, northings) -> tuple[list[float], list[float]]:
+    lon, lat = _to_wgs84().transform(np.asarray(eastings, dtype=float), np.asarray(northings, dtype=float))
+    return [float(v) for v in np.atleast_1d(lon)], [float(v) for v in np.atleast_1d(lat)]
+
+
+def cluster_outlines(cells: pd.DataFrame, ward_names: dict[str, str],
+                     eps: float = CLUSTER_EPS_METRES, min_samples: int = CLUSTER_MIN_SAMPLES) -> pd.DataFrame:
+    """One row per cluster shown: label (A, B, ...), episodes, the wards it spans (most
+    episodes first) and its outline in WGS84. Clusters under MIN_EPISODES are dropped."""
+    columns = ["cluster", "episodes", "wards", "ward_count", "lon", "lat", "label_lon", "label_lat"]
+    labels = find_clusters(cells, eps, min_samples)
+    if not len(labels) or (labels < 0).all():
+        return pd.DataFrame(columns=columns)
+    frame = cells.assign(label=labels)
+    frame = frame[frame["label"] >= 0]
+    rows = []
+    for _, members in frame.groupby("label"):
+        episodes = int(members["episodes"].sum())
+        if episodes < MIN_EPISODES:
+            continue
+        by_ward = (members.assign(name=members["ward"].map(lambda w: ward_names.get(w, OUTSIDE)
+                                                            if isinstance(w, str) else OUTSIDE))
+                   .groupby("name")["episodes"].sum().sort_values(ascending=False, kind="stable"))
+        ring = hull_outline(members["grid_e"], members["grid_n"])
+        lon, lat = to_wgs84([p[0] for p in ring], [p[1] for p in ring])
+        top = int(np.argmax(lat))
+        rows.append({"episodes": episodes, "wards": ", ".join(by_ward.index), "ward_count": len(by_ward),
+                     "lon": lon, "lat": lat, "label_lon": lon[top], "label_lat": lat[top]})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(rows).sort_values("episodes", ascending=False, kind="stable").reset_index(drop=True)
+    out.insert(0, "cluster", [_letter(i) for i in range(len(out))])
+    return out[columns]
+
+
+def _letter(i: int) -> str:
+    letters = string.ascii_uppercase
+    return letters[i] if i < 26 else letters[i // 26 - 1] + letters[i % 26]
+
+
+def cluster_table(clusters: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Cluster": clusters["cluster"],
+        "Episodes found there": clusters["episodes"].astype(int),
+        "Wards it spans": clusters["wards"],
+    })
+
+
+# --------------------------------------------------------------------------- figures
+
+def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.DataFrame | None = None,
+                    place: str = "missing_from") -> go.Figure:
+    """Choropleth of the ward rate; grey 'fewer than 5' wards; the rate written on each
+    ward; found-location cluster outlines (dashed, lettered) over it."""
+    if boundaries.empty:
+        return empty_figure("No ward boundaries in the store")
+    geojson = feature_collection(boundaries)
+    frame = rates.merge(boundaries[["ward"]], on="ward", how="inner")
+    frame = frame.assign(rate_label=frame["rate_per_1000"].map(rate_text),
+                         children_label=frame["children"].map(lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"),
+                         imd_label=frame["imd_decile"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1f}"))
+    custom = ["ward_name", "episodes", "children_label", "rate_label", "imd_label"]
+    hover = ("<b>%{customdata[0]}</b><br>Episodes: %{customdata[1]}<br>Children aged 0-15: %{customdata[2]}"
+             "<br>Rate per 1,000 children: %{customdata[3]}<br>IMD decile (1 = most deprived): %{customdata[4]}"
+             "<extra></extra>")
+    rated = frame[frame["rate_per_1000"].notna()]
+    suppressed = frame[frame["rate_per_1000"].isna()]
+    figure = go.Figure()
+    if len(rated):
+        figure.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey="id", locations=rated["ward"], z=rated["rate_per_1000"],
+            colorscale=RATE_SCALE, zauto=False, zmin=0, zmax=float(rated["rate_per_1000"].max()), marker={"line": {"color": "white", "width": 1}},
+            customdata=rated[custom].to_numpy(), hovertemplate=hover, name="Rate per 1,000 children",
+            colorbar={"title": {"text": "Episodes per<br>1,000 children"}, "thickness": 14, "len": 0.7},
+        ))
+    if len(suppressed):
+        figure.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey="id", locations=suppressed["ward"], z=[0] * len(suppressed),
+            colorscale=[[0, NO_RATE_GREY], [1, NO_RATE_GREY]], showscale=False,
+            marker={"line": {"color": "white", "width": 1}},
+            customdata=suppressed[custom].to_numpy(), hovertemplate=hover,
+            name="Fewer than 5 episodes: no rate", showlegend=True,
+        ))
+    centres = _representative_points(boundaries).merge(frame[["ward", "rate_per_1000"]], on="ward")
+    top_rate = frame["rate_per_1000"].max()
+    # Dark wards get white figures: the label must stay readable on every shade.
+    dark = centres["rate_per_1000"].fillna(0) > 0.55 * (top_rate if pd.notna(top_rate) else 1)
+    figure.add_trace(go.Scattergeo(
+        lon=centres["lon"], lat=centres["lat"], mode="text", hoverinfo="skip", showlegend=False,
+        text=centres["rate_per_1000"].map(lambda v: "<5" if pd.isna(v) else f"{v:.1f}"),
+        textfont={"size": 11, "color": ["#ffffff" if d else "#0b0c0c" for d in dark]}, name="Rate labels",
+    ))
+    if clusters is not None and len(clusters):
+        for i, row in enumerate(clusters.itertuples()):
+            figure.add_trace(go.Scattergeo(
+                lon=row.lon, lat=row.lat, mode="lines", fill="toself", fillcolor="rgba(0,0,0,0.03)",
+                line={"color": "#000000", "width": 2.5, "dash": "dash"},
+                name="Found-location cluster (outline)", legendgroup="clusters", showlegend=i == 0,
+                hoverinfo="text",
+                hovertext=f"Cluster {row.cluster}: {row.episodes} episodes found here; wards: {row.wards}",
+            ))
+        figure.add_trace(go.Scattergeo(
+            lon=clusters["label_lon"], lat=clusters["label_lat"], mode="text", showlegend=False,
+            text=[f"<b>{c}: {n}</b>" for c, n in zip(clusters["cluster"], clusters["episodes"])],
+            textposition="top center", hoverinfo="skip",
+            textfont={"size": 13, "color": "#000000", "shadow": "1px 1px 1px #fff, -1px -1px 1px #fff"},
+            name="Cluster labels",
+        ))
+    figure.update_geos(visible=False, fitbounds="locations", projection={"type": "mercator"})
+    base_layout(figure, height=640)
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.02})
+    return figure
+
+
+def imd_figure(rates: pd.DataFrame, place: str = "missing_from") -> go.Figure:
+    """Each ward's rate against its population-weighted IMD 2019 decile, ward names written."""
+    shown = rates[rates["rate_per_1000"].notna() & rates["imd_decile"].notna()]
+    if shown.empty:
+        return empty_figure("No ward has 5 or more episodes in this selection")
+    figure = go.Figure(go.Scatter(
+        x=shown["imd_decile"], y=shown["rate_per_1000"], mode="markers+text", text=shown["ward_name"],
+        textposition="top center", textfont={"size": 11},
+        marker={"symbol": "circle", "size": 11, "color": PALETTE[0], "line": {"color": "white", "width": 1}},
+        customdata=shown[["episodes", "children"]].to_numpy(), name="Ward",
+        hovertemplate=("<b>%{text}</b><br>IMD decile %{x:.1f}<br>Rate per 1,000 children: %{y:.1f}"
+                       "<br>Episodes: %{customdata[0]}<br>Children aged 0-15: %{customdata[1]:,}<extra></extra>"),
+    ))
+    left_out = len(rates) - len(shown)
+    if left_out:
+        figure.add_annotation(text=f"{left_out} ward{'s' if left_out != 1 else ''} with fewer than 5 episodes "
+                                   "(or no IMD) not shown", xref="paper", yref="paper", x=1, y=1.06,
+                              xanchor="right", showarrow=False, font={"size": 12})
+    base_layout(figure, height=460)
+    figure.update_xaxes(title="IMD 2019 decile of the ward (1 = most deprived 10% of England)",
+                        range=[0.5, 10.5], dtick=1)
+    figure.update_yaxes(title="Episodes per 1,000 children")
+    return figure
+
+
+# --------------------------------------------------------------------------- words
+
+def coverage_sentence(coverage: pd.DataFrame, place: str) -> str:
+    row = coverage.iloc[0]
+    where = "where the child went missing from" if place == "missing_from" else "where the child was found"
+    unknown = int(row["episodes"]) - int(row["with_ward"])
+    parts = [f"{int(row['with_ward']):,} of {int(row['episodes']):,} episodes in this selection have a known ward "
+             f"({where}); {unknown:,} have none"]
+    reasons = []
+    ssda903_only, outside, unknown_place = (int(row[k]) for k in ("ssda903_only", "outside_area", "place_unknown"))
+    if ssda903_only:
+        reasons.append(f"{ssda903_only:,} {'is' if ssda903_only == 1 else 'are'} known only from the SSDA903 return, "
+                       "which records no place")
+    if outside:
+        reasons.append(f"{outside:,} {'was' if outside == 1 else 'were'} outside the authority")
+    if unknown_place:
+        reasons.append(f"{unknown_place:,} police record{' had' if unknown_place == 1 else 's had'} no usable postcode")
+    return parts[0] + (": " + "; ".join(reasons) if reasons else "") + "."
+
+
+def map_summary(rates: pd.DataFrame, clusters: pd.DataFrame, place: str) -> str:
+    where = PLACE_LABELS.get(place, place)
+    rated = rates[rates["rate_per_1000"].notna()].sort_values("rate_per_1000", ascending=False)
+    total = int(rates["episodes"].sum())
+    if not total:
+        return "No episodes with a known ward in this selection."
+    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards."]
+    if len(rated):
+        top = rated.head(3)
+        text.append("Highest rates per 1,000 children: " + "; ".join(
+            f"{r.ward_name} {r.rate_per_1000:.1f} ({r.episodes} episodes)" for r in top.itertuples()) + ".")
+    suppressed = len(rates) - len(rated)
+    if suppressed:
+        text.append(f"{suppressed} ward{'s have' if suppressed != 1 else ' has'} fewer than 5 episodes and no rate.")
+    if len(clusters):
+        text.append(f"{len(clusters)} found-location cluster{'s' if len(clusters) != 1 else ''} outlined: " + "; ".join(
+            f"{c.cluster} {c.episodes} episodes ({c.wards})" for c in clusters.itertuples()) + ".")
+    else:
+        text.append("No found-location cluster of 10 or more episodes within 300 m.")
+    return " ".join(text)
+
+
+def imd_summary(rates: pd.DataFrame) -> str:
+    shown = rates[rates["rate_per_1000"].notna() & rates["imd_decile"].notna()]
+    if len(shown) < 2:
+        return "Too few wards with a rate to compare with deprivation."
+    deprived = shown[shown["imd_decile"] <= 3]
+    others = shown[shown["imd_decile"] > 3]
+    correlation = shown["imd_decile"].corr(shown["rate_per_1000"])
+    text = [f"{len(shown)} wards with a rate."]
+    if len(deprived) and len(others):
+        text.append(f"Wards in deciles 1-3 (most deprived) average {deprived['rate_per_1000'].mean():.1f} episodes "
+                    f"per 1,000 children; the other wards {others['rate_per_1000'].mean():.1f}.")
+    if pd.notna(correlation):
+        if abs(correlation) < 0.2:
+            direction = "little relationship between deprivation and the rate"
+        elif correlation < 0:
+            direction = "more deprived wards tend to have higher rates"
+        else:
+            direction = "more deprived wards tend to have lower rates"
+        text.append(f"Correlation of rate with IMD decile {correlation:.2f} ({direction}).")
+    return " ".join(text)

@@ -1,0 +1,97 @@
+"""Figures and words of the Data quality page, from DataFrames of queries/metrics/quality.sql."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
+
+FILE_PATTERNS = ["", "/", ".", "x", "-", "|", "+", "\\"]
+
+
+def rejections_figure(frame: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of rejected rows per rule, stacked by file (each file its own colour and pattern)."""
+    if frame.empty:
+        return empty_figure("The last load rejected no rows")
+    figure = go.Figure()
+    for i, (file, rows) in enumerate(frame.groupby("file", sort=True)):
+        figure.add_bar(
+            y=rows["rule"], x=rows["rows_rejected"], name=file, orientation="h",
+            marker={"color": PALETTE[i % len(PALETTE)],
+                    "pattern": {"shape": FILE_PATTERNS[i % len(FILE_PATTERNS)], "fgcolor": "#ffffff"},
+                    "line": {"color": "#0b0c0c", "width": 1}},
+            text=rows["rows_rejected"], textposition="inside",
+            hovertemplate="%{y}: %{x:,} rows<extra>" + file + "</extra>",
+        )
+    figure.update_layout(barmode="stack")
+    figure.update_yaxes(title="Rule", type="category", categoryorder="total ascending")
+    figure.update_xaxes(title="Rows rejected")
+    figure = base_layout(figure, height=max(300, 120 + 32 * frame["rule"].nunique()))
+    figure.update_layout(margin={"l": 170})
+    return figure
+
+
+def rejections_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "The last load rejected no rows."
+    by_rule = frame.groupby("rule")["rows_rejected"].sum().sort_values(ascending=False)
+    return (f"{int(frame['rows_rejected'].sum()):,} rows rejected in {frame['file'].nunique()} files under "
+            f"{len(by_rule)} rules; the most under '{by_rule.index[0]}' ({int(by_rule.iloc[0]):,} rows).")
+
+
+def findings_figure(frame: pd.DataFrame) -> go.Figure:
+    if frame.empty:
+        return empty_figure("No SSDA903 rule findings")
+    labels = [f"Rule {c}" for c in frame["code"]]
+    figure = go.Figure(go.Bar(
+        y=labels, x=frame["findings"], orientation="h", text=frame["findings"], textposition="outside", cliponaxis=False,
+        customdata=frame[["message"]].to_numpy(), marker={"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
+        hovertemplate="%{y}: %{x:,} findings<br>%{customdata[0]}<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed", type="category")
+    figure.update_xaxes(title="Findings")
+    return base_layout(figure, height=max(240, 80 + 40 * len(frame)))
+
+
+def findings_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "No SSDA903 rule findings in the last load."
+    parts = [f"rule {r.code} ({r.findings:,}): {str(r.message).rstrip('.')}" for r in frame.itertuples()]
+    return f"{int(frame['findings'].sum()):,} SSDA903 findings — " + "; ".join(parts) + "."
+
+
+def police_gap_figure(frame: pd.DataFrame) -> go.Figure:
+    if frame.empty:
+        return empty_figure("Every police-known episode of a looked-after child is in the SSDA903 return")
+    figure = go.Figure(go.Bar(
+        x=frame["month"], y=frame["episodes"], text=frame["episodes"], textposition="outside", cliponaxis=False,
+        marker={"color": PALETTE[5], "pattern": {"shape": "/", "fgcolor": "#ffffff"},
+                "line": {"color": "#0b0c0c", "width": 1}},
+        hovertemplate="%{x|%b %Y}: %{y:,} episodes<extra></extra>",
+    ))
+    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
+    figure.update_yaxes(title="Episodes not in SSDA903")
+    return base_layout(figure)
+
+
+def police_gap_summary(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "No police-known episodes of looked-after children are missing from the SSDA903 return."
+    return (f"{int(frame['episodes'].sum()):,} police-known episodes of looked-after children in the period "
+            f"are not in the SSDA903 Missing table, over {len(frame)} months.")
+
+
+def source_status_words(frame: pd.DataFrame) -> str:
+    missing = frame.loc[~frame["supplied"].astype(bool), "source_file"].tolist()
+    if not missing:
+        return f"All {len(frame)} expected source files were supplied."
+    return f"Not supplied ({len(missing)} of {len(frame)}): " + ", ".join(missing) + "."
+
+
+def unmatched_words(frame: pd.DataFrame) -> str:
+    refs = int(frame["unmatched_refs"].iloc[0]) if len(frame) else 0
+    if not refs:
+        return "Every episode reference given by a return interview matched an episode."
+    return (f"{refs:,} episode references in {int(frame['interviews'].iloc[0]):,} return interviews matched no "
+            f"episode; those interviews count towards no episode's RHI figures.")

@@ -1,0 +1,111 @@
+"""Children's homes: episode rates per placed-child-year on a funnel plot, with a chosen
+home's monthly trend and its hour-of-day by day-of-week pattern."""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import data
+from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.figures.homes import (
+    default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary, home_options, homes_table, hour_day_figure,
+    hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
+)
+from dashboard.figures.common import empty_figure
+from dashboard.filters import FILTER_INPUTS, Filters
+
+dash.register_page(__name__, path="/homes", name="Children's homes", title="Children's homes — mfhc", order=1)
+
+
+def layout(**_query) -> html.Div:
+    return html.Div([
+        html.H1("Children's homes"),
+        html.P("Episodes are attributed to a children's home when the child's placement on the day they went "
+               "missing was at that home. A home's rate is its episodes per placed-child-year (days children "
+               "were placed there in the period ÷ 365.25), so homes of different sizes can be compared. The "
+               "filters select episodes; placement days count every child placed."),
+        html.P(id="homes-period", className="period-line"),
+        html.Div([
+            html.Div(chart_card(
+                "homes-funnel", "Episode rates against control limits (funnel plot)",
+                "Each marker is a home. The solid line is the overall rate; the dashed and dotted curves are the "
+                "95% and 99.8% control limits for a home of that size. A home above the dotted curve is an "
+                "outlier (diamond, named): more episodes than chance alone would explain."),
+                style={"flex": "1 1 36rem", "minWidth": 0}),
+            html.Section([
+                html.H2("Homes against their expected episodes", id="homes-table-title"),
+                html.Div(id="homes-table", className="homes-table-scroll",
+                         style={"maxHeight": "40rem", "overflowY": "auto"}),
+            ], style={"flex": "1 1 26rem", "minWidth": 0, "fontSize": ".9rem"},
+                **{"aria-labelledby": "homes-table-title"}),
+        ], style={"display": "flex", "flexWrap": "wrap", "gap": "1.5rem", "alignItems": "flex-start"}),
+        html.Div([
+            html.Label("Home to look at", htmlFor="homes-choice", className="filter-label"),
+            dcc.Dropdown(id="homes-choice", options=[], value=None, clearable=False,
+                         placeholder="Choose a home"),
+        ], className="filter", style={"maxWidth": "32rem", "marginTop": "1rem"}),
+        chart_card("homes-trend", "Episodes by month at the chosen home",
+                   "Episodes at the home by the month they started."),
+        chart_card("homes-hours", "When episodes start at the chosen home",
+                   "Police-known episodes by day of week and the hour the child was last seen; the number in "
+                   "each cell is the count of episodes."),
+    ])
+
+
+def _filters(values) -> Filters:
+    return Filters.from_values(*values, fallback=Filters.default(None))
+
+
+@callback(
+    Output("homes-period", "children"),
+    Output("homes-table", "children"),
+    Output("homes-choice", "options"),
+    Output("homes-choice", "value"),
+    *chart_outputs("homes-funnel"),
+    *FILTER_INPUTS,
+    State("homes-choice", "value"),
+)
+def update_homes(*values):
+    *filter_values, chosen = values
+    filters = _filters(filter_values)
+    frame = funnel_frame(data.query("homes_rates", filters))
+    options = home_options(frame)
+    if chosen not in {o["value"] for o in options}:
+        chosen = default_home(frame)
+    table = homes_table(frame)
+    side_table = html_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
+                                   "placed-child-year; expected = overall rate × the home's child-years. Provider, "
+                                   "places and Ofsted judgement are in the funnel's data table.")
+    return (
+        f"Showing {filters.describe()}.",
+        side_table if len(table) else html.P("No homes in this period."),
+        options,
+        chosen,
+        *chart_values(funnel_figure(frame), funnel_data(frame), funnel_summary(frame)),
+    )
+
+
+@callback(
+    *chart_outputs("homes-trend"),
+    *chart_outputs("homes-hours"),
+    *FILTER_INPUTS,
+    Input("homes-choice", "value"),
+)
+def update_home_detail(*values):
+    *filter_values, chosen = values
+    filters = _filters(filter_values)
+    if not chosen:
+        chosen = default_home(funnel_frame(data.query("homes_rates", filters)))
+    if not chosen:
+        empty = empty_figure("No children's homes in this period")
+        return (*chart_values(empty, pd.DataFrame(), "No children's homes in this period."),
+                *chart_values(empty, pd.DataFrame(), "No children's homes in this period."))
+    name = data.query("homes_name", home_urn=chosen)["home_name"].iloc[0]
+    monthly = data.query("homes_monthly", filters, home_urn=chosen)
+    hours = data.query("homes_hour_day", filters, home_urn=chosen)
+    return (
+        *chart_values(monthly_figure(monthly, name), monthly, monthly_summary(monthly, name)),
+        *chart_values(hour_day_figure(hours, name), hour_day_frame(hours), hour_day_summary(hours, name)),
+    )

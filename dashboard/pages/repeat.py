@@ -1,0 +1,131 @@
+"""Repeat missing: cohort bands, children newly repeat by month, the escalation rule and,
+for analysts, one pseudonymised child's timeline.
+
+Readings of metrics.md "Repeat-missing cohorts" (the SQL in queries/metrics/repeat.sql
+says the same): a child is *newly repeat* in the month of their first episode in the
+period that is their second in the rolling 12 months — the child's episodes in order of
+start, counting those up to and including this one that start in the 365 days ending on
+its start date, the count being exactly 2 — looking back 365 days before the period over
+episodes that match the same filters. The *escalation rule* (mfhc.toml `[escalation]
+episodes, days`, default 3 in 30) flags a child with that many episodes starting within
+that many consecutive days, the last of them in the period. Only pseudonymised keys reach
+the browser (the pseudonym in the timeline's choices, 8 characters of it in the lists).
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import data
+from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.figures.repeat import (
+    child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
+    escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary, timeline_figure,
+    timeline_summary, timeline_table,
+)
+from dashboard.filters import FILTER_INPUTS, Filters
+from pipelines.config import ConfigError, EscalationRule, load_settings
+
+dash.register_page(__name__, path="/repeat", name="Repeat missing", title="Repeat missing — mfhc", order=3)
+
+
+def escalation_rule() -> EscalationRule:
+    try:
+        return load_settings().escalation
+    except ConfigError:
+        return EscalationRule()
+
+
+def layout(**_query) -> html.Div:
+    rule = escalation_rule()
+    return html.Div([
+        html.H1("Repeat missing"),
+        html.P("Children who go missing again and again are at the greatest risk. This page shows how episodes "
+               "concentrate in a few children, when children become repeat missing, and who meets the local "
+               "escalation rule."),
+        chart_card("repeat-bands", "Children by number of episodes",
+                   "Children grouped by how many episodes they had in the period (1, 2, 3–5, 6–9, 10 or more), "
+                   "with the episodes of each group and their share of all episodes."),
+        chart_card("repeat-newly", "Children newly repeat by month",
+                   "A child becomes repeat missing in the month their second episode within 12 months starts "
+                   "(episodes in the 12 months before the period count towards it). Each child is counted once."),
+        chart_card("repeat-escalation", "Children meeting the escalation rule",
+                   escalation_words(rule.episodes, rule.days) + " Children by the month they first met it; the "
+                   "list below names them by a shortened pseudonymised key."),
+        html.Section([
+            html.H3("Children meeting the rule (pseudonymised)", id="repeat-escalation-list-title"),
+            html.P(id="repeat-escalation-rule", className="chart-description"),
+            html.Div(id="repeat-escalation-list", className="chart-table",
+                     style={"maxHeight": "32rem", "overflowY": "auto"}),
+        ], className="chart-card", **{"aria-labelledby": "repeat-escalation-list-title"}),
+        html.Section([
+            html.H2("A child's timeline (analysts)", id="repeat-child-title"),
+            html.P("The 50 children with the most episodes in the period, by a shortened pseudonymised key. "
+                   "Bars are episodes from start to return (episodes known only from SSDA903 are hatched whole "
+                   "days); triangles are return interviews offered, stars completed; circles safe and well "
+                   "checks; the band underneath shows placements.", className="chart-description"),
+            html.Label("Child", htmlFor="repeat-child"),
+            dcc.Dropdown(id="repeat-child", options=[], value=None, clearable=False,
+                         placeholder="Choose a child"),
+        ], className="chart-controls", **{"aria-labelledby": "repeat-child-title"}),
+        chart_card("repeat-timeline", "Episode timeline of the chosen child"),
+    ])
+
+
+@callback(
+    *chart_outputs("repeat-bands"),
+    *chart_outputs("repeat-newly"),
+    *chart_outputs("repeat-escalation"),
+    Output("repeat-escalation-rule", "children"),
+    Output("repeat-escalation-list", "children"),
+    Output("repeat-child", "options"),
+    Output("repeat-child", "value"),
+    *FILTER_INPUTS,
+    State("repeat-child", "value"),
+)
+def update_repeat(*values):
+    *filter_values, chosen = values
+    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    rule = escalation_rule()
+    bands = data.query("repeat_cohort_bands", filters)
+    newly = data.query("repeat_newly_by_month", filters)
+    flagged = data.query("repeat_escalation", filters, escalation_episodes=rule.episodes,
+                         escalation_days=rule.days)
+    by_month = escalation_by_month(flagged, newly["month"])
+    top = data.query("repeat_top_children", filters)
+    options = child_options(top)
+    keys = [o["value"] for o in options]
+    value = chosen if chosen in keys else (keys[0] if keys else None)
+    listing = (html_table(escalation_table(flagged), caption=f"{len(flagged):,} children flagged, most episodes "
+                                                              "in a window first")
+               if len(flagged) else html.P("No child met the rule in this period."))
+    return (
+        *chart_values(cohort_bands_figure(bands), bands, cohort_summary(bands)),
+        *chart_values(newly_repeat_figure(newly), newly, newly_repeat_summary(newly)),
+        *chart_values(escalation_figure(by_month), by_month, escalation_summary(flagged, rule.episodes, rule.days)),
+        f"Rule: {rule.episodes} or more episodes within {rule.days} days. Episodes in window: the most in any "
+        f"{rule.days}-day window ending in the period; latest episode, from care/home and age band: of the "
+        "child's latest episode in the period.",
+        listing,
+        options,
+        value,
+    )
+
+
+@callback(
+    *chart_outputs("repeat-timeline"),
+    Input("repeat-child", "value"),
+    *FILTER_INPUTS,
+)
+def update_repeat_timeline(child_id, *filter_values):
+    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    key = str(child_id) if child_id else ""
+    episodes = data.query("repeat_child_episodes", filters, child_id=key)
+    interviews = data.query("repeat_child_interviews", filters, child_id=key)
+    placements = data.query("repeat_child_placements", filters, child_id=key)
+    return chart_values(
+        timeline_figure(episodes, interviews, placements, filters.period_end),
+        timeline_table(episodes, interviews, placements),
+        timeline_summary(key, episodes, interviews, placements),
+    )

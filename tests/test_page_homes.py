@@ -1,0 +1,243 @@
+"""Children's homes page on a tiny store whose figures were worked out by hand (comments).
+
+The store: financial year 2025/26 (1 Apr 2025 – 31 Mar 2026, 365 days).
+Homes (homes.csv): SC000001 Oak House, SC000002 Ash House. SC000003 is a K1 placement
+with a URN not in homes.csv: shown by its URN.
+Placements (SSDA903 episodes, PLACE K1, days counted both ends inclusive):
+  C1 Oak  01/04/2025 – 31/03/2026  -> 365 days in the year
+  C2 Oak  01/01/2025 – 31/03/2026  -> clipped to the year: 365 days
+  C3 Ash  01/10/2025 – open        -> runs to the store's last episode date, 29/01/2026
+                                      (earlier than the period end): Oct 31 + Nov 30 + Dec 31 + Jan 29 = 121 days
+  C4 SC000003 01/04/2025 – 30/06/2025 -> 30 + 31 + 30 = 91 days
+Episodes in the year:
+  Oak: C1 SSDA903-only M 05/05/2025; C2 SSDA903-only A 10/06/2025           -> 2
+  Ash: C3 seven police incidents and three SSDA903-only rows (see ASH below) -> 10
+  SC000003: C4 SSDA903-only M 15/05/2025                                     -> 1
+Placed-child-years: Oak 730 / 365.25 = 1.9986; Ash 121 / 365.25 = 0.3313;
+  SC000003 91 / 365.25 = 0.2491; total 942 / 365.25 = 2.5791.
+Overall rate = 13 / 2.5791 = 5.0406 per placed-child-year.
+Expected (overall × years = 13 × days / 942): Oak 10.0743, Ash 1.6699, SC000003 1.2558.
+Rates: Oak 2 / 1.9986 = 1.0007; Ash 10 / 0.3313 = 30.186; SC000003 1 / 0.2491 = 4.0137.
+Limits (Poisson quantile, interpolated r - (F(r) - p) / (F(r) - F(r-1))):
+  Ash, E = 1.6699: F(6) = 0.99830, F(7) = 0.99966 -> 99.8% upper = 7 - 0.00066/0.00136 = 6.515;
+      10 > 6.515: Ash House is an OUTLIER.
+  Oak, E = 10.0743: F(3) = 0.00979, F(4) = 0.02788 -> 95% lower = 4 - 0.00288/0.01809 = 3.841;
+      F(1) = 0.00047, F(2) = 0.00261 -> 99.8% lower = 2 - 0.00161/0.00214 = 1.249;
+      1.249 <= 2 < 3.841: Oak is below the 95% limit (not the 99.8% one).
+  SC000003, E = 1.2558: 1 episode lies between the 95% limits (0 and 3.468): within.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import data
+from dashboard.app import create_app
+from dashboard.components import store_to_frame
+from dashboard.figures import homes as fig
+from dashboard.filters import Filters
+from pipelines.config import Settings
+from pipelines.load import load
+from sources import police, write_table
+
+YEAR = ("2025-04-01", "2026-03-31")
+OAK, ASH, OTHER = "SC000001", "SC000002", "SC000003"
+
+
+def _header(child):
+    return {"CHILD": child, "SEX": "F", "DOB": "15/06/2010", "ETHNIC": "WBRI"}
+
+
+def _placement(child, decom, dec, urn):
+    return {"CHILD": child, "DECOM": decom, "DEC": dec, "RNE": "S", "LS": "C2", "CIN": "N1", "PLACE": "K1",
+            "PLACE_PROVIDER": "PR4", "URN": urn}
+
+
+def _missing(child, code, start, end):
+    return {"CHILD": child, "MISSING": code, "MIS_START": start, "MIS_END": end}
+
+
+# Ash House (C3): police start times (day, hour) -> Fri 22 ×3, Sat 14, Sat 09, Mon 23, Thu 20;
+# plus three SSDA903-only rows without a time. By month: Oct 3, Nov 2, Dec 3, Jan 2.
+ASH_POLICE = [
+    police("A1", "PC3", "2025-10-03T22:00", "2025-10-04T02:00", la_child_ref="C3", missing_from_type="childrens_home"),
+    police("A2", "PC3", "2025-10-10T22:30", "2025-10-11T01:00", la_child_ref="C3", missing_from_type="childrens_home"),
+    police("A3", "PC3", "2025-11-01T14:00", "2025-11-01T18:00", la_child_ref="C3", missing_from_type="childrens_home"),
+    police("A4", "PC3", "2025-11-15T09:00", "2025-11-15T11:00", la_child_ref="C3", missing_from_type="childrens_home",
+           risk_level="high"),
+    police("A5", "PC3", "2025-12-01T23:00", "2025-12-02T03:00", la_child_ref="C3", missing_from_type="childrens_home"),
+    police("A6", "PC3", "2025-12-19T22:15", "2025-12-20T00:30", la_child_ref="C3", missing_from_type="childrens_home"),
+    police("A7", "PC3", "2026-01-29T20:00", "2026-01-29T23:00", la_child_ref="C3", missing_from_type="childrens_home"),
+]
+
+
+@pytest.fixture(scope="module")
+def homes_store(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("homes")
+    source = tmp_path / "src"
+    ssda903 = {
+        "ssda903_header": [_header(c) for c in ("C1", "C2", "C3", "C4")],
+        "ssda903_episodes": [
+            _placement("C1", "01/04/2025", "31/03/2026", OAK),
+            _placement("C2", "01/01/2025", "31/03/2026", OAK),
+            _placement("C3", "01/10/2025", "", ASH),
+            _placement("C4", "01/04/2025", "30/06/2025", OTHER),
+        ],
+        "ssda903_missing": [
+            _missing("C1", "M", "05/05/2025", "06/05/2025"),
+            _missing("C2", "A", "10/06/2025", "10/06/2025"),
+            _missing("C4", "M", "15/05/2025", "15/05/2025"),
+            _missing("C3", "M", "20/10/2025", "21/10/2025"),
+            _missing("C3", "M", "05/12/2025", "05/12/2025"),
+            _missing("C3", "A", "10/01/2026", "11/01/2026"),
+        ],
+    }
+    for name, rows in ssda903.items():
+        write_table(source, name, rows, path=f"ssda903/2026/{name.removeprefix('ssda903_')}.csv")
+    write_table(source, "police_incidents", ASH_POLICE)
+    write_table(source, "homes", [
+        {"urn": OAK, "name": "Oak House", "provider": "Council", "places": "4", "overall_effectiveness": "Good"},
+        {"urn": ASH, "name": "Ash House", "provider": "Acme Care", "places": "3",
+         "overall_effectiveness": "Requires improvement to be good"},
+    ])
+    db = tmp_path / "mfhc.duckdb"
+    load(source, Settings(db_path=db))
+    create_app(db)
+    yield db
+    data.configure(None)
+
+
+@pytest.fixture()
+def store(homes_store):
+    data.configure(homes_store)
+    yield homes_store
+    data.configure(None)
+
+
+def _filters(start=YEAR[0], end=YEAR[1], **extra):
+    return Filters(dt.date.fromisoformat(start), dt.date.fromisoformat(end), **extra)
+
+
+def _by_urn(frame):
+    return frame.set_index("urn")
+
+
+def test_homes_rates_query_counts_episodes_and_placement_days(store):
+    rates = _by_urn(data.query("homes_rates", _filters()))
+    assert rates.loc[OAK, "home_name"] == "Oak House"
+    assert rates.loc[OTHER, "home_name"] == OTHER  # no dim_home row: shown by its URN
+    assert rates.loc[ASH, "overall_effectiveness"] == "Requires improvement to be good"
+    assert rates["episodes"].to_dict() == {OAK: 2, ASH: 10, OTHER: 1}
+    assert rates["placement_days"].to_dict() == {OAK: 730, ASH: 121, OTHER: 91}
+    assert rates.loc[OAK, "placed_child_years"] == pytest.approx(730 / 365.25)
+
+
+def test_placement_days_clipped_to_the_period(store):
+    # Oct–Dec 2025: Oak 92 + 92 days, Ash 1 Oct – 31 Dec (the period end comes before the
+    # last episode date) = 92; SC000003 ended in June and had no episode: not listed.
+    rates = _by_urn(data.query("homes_rates", _filters("2025-10-01", "2025-12-31")))
+    assert rates["placement_days"].to_dict() == {ASH: 92, OAK: 184}
+    assert rates["episodes"].to_dict() == {ASH: 8, OAK: 0}
+    # Jan–Mar 2026: Ash's open placement stops at the last episode date, 29 Jan: 29 days.
+    rates = _by_urn(data.query("homes_rates", _filters("2026-01-01", "2026-03-31")))
+    assert rates["placement_days"].to_dict() == {ASH: 29, OAK: 180}
+
+
+def test_funnel_frame_matches_the_hand_worked_figures(store):
+    frame = _by_urn(fig.funnel_frame(data.query("homes_rates", _filters())))
+    assert frame["overall_rate"].iloc[0] == pytest.approx(13 / (942 / 365.25))
+    assert frame.loc[OAK, "expected"] == pytest.approx(10.0743, abs=1e-4)
+    assert frame.loc[ASH, "expected"] == pytest.approx(1.6699, abs=1e-4)
+    assert frame.loc[OTHER, "expected"] == pytest.approx(1.2558, abs=1e-4)
+    assert frame.loc[ASH, "rate"] == pytest.approx(30.186, abs=1e-3)
+    assert frame.loc[ASH, "upper_99_8"] == pytest.approx(6.515, abs=0.005)
+    assert frame.loc[OAK, "lower_95"] == pytest.approx(3.841, abs=0.005)
+    assert frame.loc[OAK, "lower_99_8"] == pytest.approx(1.249, abs=0.005)
+    assert frame["position"].to_dict() == {OAK: fig.BELOW_95, ASH: fig.OUTLIER, OTHER: fig.WITHIN}
+    assert fig.default_home(frame.reset_index()) == ASH
+
+
+def test_poisson_limit_is_exact_at_integers_and_smooth_between():
+    # E = 2: F(4) = 0.94735, F(5) = 0.98344 -> 97.5% limit = 5 - (0.98344 - 0.975) / 0.03609 = 4.766.
+    assert fig.poisson_limit(2.0, 0.975)[0] == pytest.approx(4.766, abs=0.002)
+    curve = fig.poisson_limit([1.0, 1.01, 1.02, 1.03], 0.999)
+    assert all(abs(b - a) < 0.2 for a, b in zip(curve, curve[1:]))
+
+
+def test_funnel_figure_draws_limits_overall_line_and_named_outlier(store):
+    frame = fig.funnel_frame(data.query("homes_rates", _filters()))
+    figure = fig.funnel_figure(frame)
+    names = [trace.name for trace in figure.data]
+    assert {"99.8% upper limit", "95% upper limit", "Above 99.8% limit (outlier)", "Within limits",
+            "Below 95% limit"} <= set(names)
+    overall = next(t for t in figure.data if t.name.startswith("Overall rate"))
+    assert list(overall.y) == pytest.approx([13 / (942 / 365.25)] * 2)
+    upper = next(t for t in figure.data if t.name == "99.8% upper limit")
+    assert len(upper.x) > 100  # a smooth curve, not a point per home
+    outlier = next(t for t in figure.data if t.name == "Above 99.8% limit (outlier)")
+    assert list(outlier.text) == ["Ash House"] and outlier.marker.symbol == "diamond"
+    assert "circle" == next(t for t in figure.data if t.name == "Within limits").marker.symbol
+    summary = fig.funnel_summary(frame)
+    assert "3 homes" in summary and "Ash House (10 episodes against 1.7 expected" in summary
+    table = fig.homes_table(frame)
+    assert table["Home"].tolist() == ["Ash House", OTHER, "Oak House"]  # outliers first
+    assert table["Episodes"].tolist() == [10, 1, 2]
+
+
+def test_monthly_and_hour_day_queries_for_a_home(store):
+    monthly = data.query("homes_monthly", _filters(), home_urn=ASH)
+    assert len(monthly) == 12  # every month of the year, zeros included
+    assert monthly["episodes"].tolist() == [0, 0, 0, 0, 0, 0, 3, 2, 3, 2, 0, 0]
+    hours = data.query("homes_hour_day", _filters(), home_urn=ASH)
+    matrix = fig.hour_day_matrix(hours)
+    assert matrix.loc["Fri", 22] == 3 and matrix.loc["Sat", 14] == 1 and matrix.loc["Sat", 9] == 1
+    assert matrix.loc["Mon", 23] == 1 and matrix.loc["Thu", 20] == 1
+    assert int(matrix.to_numpy().sum()) == 7 and fig.untimed_count(hours) == 3
+    figure = fig.hour_day_figure(hours, "Ash House")
+    assert figure.data[0].type == "heatmap" and figure.data[0].text[4][22] == "3"
+    text = fig.hour_day_summary(hours, "Ash House")
+    assert "7 police-known episodes" in text and "Fridays (3)" in text and "3 SSDA903-only" in text
+    assert "busiest month was October 2025 with 3" in fig.monthly_summary(monthly, "Ash House")
+    assert data.query("homes_name", home_urn=OTHER)["home_name"].tolist() == [OTHER]
+
+
+def test_page_callbacks_and_a_filter_changes_the_result(store):
+    from dashboard.pages.homes import update_home_detail, update_homes
+
+    values = (*YEAR, "all", None, None, None, None)
+    period, table, options, chosen, figure, funnel_store, summary = update_homes(*values, None)
+    assert chosen == ASH  # the first outlier
+    assert {o["value"] for o in options} == {OAK, ASH, OTHER}
+    assert "1 above the 99.8% limit (outliers): Ash House" in summary
+    assert store_to_frame(funnel_store).set_index("urn")["episodes"].to_dict() == {ASH: 10, OAK: 2, OTHER: 1}
+    # A chosen home still in the list is kept.
+    assert update_homes(*values, OAK)[3] == OAK
+
+    trend_fig, trend_store, trend_text, hours_fig, hours_store, hours_text = update_home_detail(*values, ASH)
+    assert store_to_frame(trend_store)["episodes"].sum() == 10
+    assert "3 SSDA903-only episodes have no time" in hours_text
+
+    # Risk "high": only A4 at Ash counts; the placement days stay the same.
+    high = (*YEAR, "all", None, None, None, "high")
+    *_, funnel_store, summary = update_homes(*high, None)
+    shown = store_to_frame(funnel_store).set_index("urn")
+    assert shown["episodes"].to_dict() == {ASH: 1, OAK: 0, OTHER: 0}
+    assert shown["placement_days"].to_dict() == {ASH: 121, OAK: 730, OTHER: 91}
+    trend = store_to_frame(update_home_detail(*high, ASH)[1])
+    assert trend["episodes"].sum() == 1
+
+
+def test_empty_period_gives_empty_figures(store):
+    from dashboard.pages.homes import update_home_detail, update_homes
+
+    values = ("2020-04-01", "2021-03-31", "all", None, None, None, None)
+    _, _, options, chosen, figure, _, summary = update_homes(*values, None)
+    assert options == [] and chosen is None
+    assert "No children's home had placement days" in summary
+    assert "No children's homes" in update_home_detail(*values, None)[2]
+    assert isinstance(fig.homes_table(fig.funnel_frame(pd.DataFrame(columns=[
+        "urn", "home_name", "provider", "places", "overall_effectiveness", "episodes", "children",
+        "episodes_child_not_in_ssda903", "placement_days", "placed_child_years"]))), pd.DataFrame)
