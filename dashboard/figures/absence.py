@@ -7,6 +7,12 @@ import plotly.graph_objects as go
 
 from dashboard.figures.common import PALETTE, base_layout, empty_figure
 
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 child', '2 children': the count with its noun in the right number."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
 MISSING_GROUP = "Children who went missing"
 ALL_GROUP = "All pupils"
 # Each group keeps its colour, pattern and marker everywhere, so colour is never the only cue.
@@ -81,9 +87,10 @@ def absence_summary(frame: pd.DataFrame) -> str:
     latest_all = everyone[everyone["academic_term"] == latest["academic_term"]]
     text = (f"Over {len(missing)} terms, children who went missing missed {_overall(missing):.1f}% of their "
             f"possible sessions, against {_overall(everyone):.1f}% for all pupils. In {latest['academic_term']}, "
-            f"{latest['absence_rate_pct']:.1f}% ({int(latest['pupils']):,} pupils)")
+            f"{latest['absence_rate_pct']:.1f}% ({_n(int(latest['pupils']), 'pupil')})")
     if len(latest_all):
-        text += f" against {latest_all.iloc[0]['absence_rate_pct']:.1f}% ({int(latest_all.iloc[0]['pupils']):,} pupils)"
+        other = latest_all.iloc[0]
+        text += f" against {other['absence_rate_pct']:.1f}% ({_n(int(other['pupils']), 'pupil')})"
     return text + "."
 
 
@@ -110,8 +117,9 @@ def linkage_sentence(linkage: pd.DataFrame) -> str:
     if linkage.empty or not int(linkage["children"].iloc[0]):
         return "No children went missing in this period."
     row = linkage.iloc[0]
-    return (f"Of {int(row['children']):,} children with an episode in the period, "
-            f"{int(row['children_without_attendance']):,} have no attendance record in the academic years of "
+    without = int(row["children_without_attendance"])
+    return (f"Of {_n(int(row['children']), 'child', 'children')} with an episode in the period, "
+            f"{without:,} {'has' if without == 1 else 'have'} no attendance record in the academic years of "
             f"their episodes, {int(row['children_without_upn']):,} of them because no UPN links them to the "
             f"attendance file; the figures above cover the {int(row['children_with_attendance']):,} who do.")
 
@@ -138,5 +146,7 @@ def cme_summary(cme: pd.DataFrame) -> str:
     if cme.empty or not int(cme["cme_children"].iloc[0]):
         return "No children were missing education in this period."
     row = cme.iloc[0]
-    return (f"{int(row['cme_children']):,} children were missing education at some time in the period; "
+    count = int(row["cme_children"])
+    return (f"{_n(count, 'child', 'children')} {'was' if count == 1 else 'were'} missing education at some "
+            f"time in the period; "
             f"{int(row['cme_children_went_missing']):,} of them also went missing from home or care in it.")

@@ -8,6 +8,12 @@ from plotly.subplots import make_subplots
 
 from dashboard.figures.common import PALETTE, base_layout, empty_figure
 
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 child', '2 children': the count with its noun in the right number."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
 SOURCE_STYLE = {
     "From care": {"color": PALETTE[5], "pattern": "/"},
     "From home": {"color": PALETTE[0], "pattern": ""},
@@ -40,7 +46,7 @@ def source_summary(frame: pd.DataFrame) -> str:
     totals = frame.groupby("source")["episodes"].sum()
     total = int(totals.sum())
     care = int(totals.get("From care", 0))
-    return (f"{total:,} episodes over {frame['month'].nunique()} months: {care:,} from care "
+    return (f"{_n(total, 'episode')} over {_n(frame['month'].nunique(), 'month')}: {care:,} from care "
             f"({100 * care / total:.1f}%) and {total - care:,} from home.")
 
 
@@ -72,15 +78,17 @@ def away_summary(frame: pd.DataFrame) -> str:
         return "No episodes from care in this period."
     away = int(frame["away_from_care_episodes"].sum())
     care = int(frame["from_care_episodes"].sum())
-    return (f"{int(frame['away_episodes'].sum()):,} episodes were away from placement without authorisation; "
+    away_all = int(frame["away_episodes"].sum())
+    return (f"{_n(away_all, 'episode')} {'was' if away_all == 1 else 'were'} away from placement without "
+            f"authorisation; "
             f"{away:,} of the {care:,} episodes from care ({100 * away / care:.1f}%).")
 
 
 def distance_figure(frame: pd.DataFrame) -> go.Figure:
     """Bars by distance band: episodes per placed-child-year, with episodes and child-years written on."""
-    if frame.empty or not frame["placed_child_years"].sum():
+    if frame.empty or not frame["placement_days"].sum():
         return empty_figure("No placements in this period")
-    shown = frame[frame["placed_child_years"] > 0]
+    shown = frame[frame["placement_days"] > 0]
     figure = go.Figure(go.Bar(
         x=shown["distance_band"], y=shown["episodes_per_child_year"],
         text=[f"{r:.2f} ({e:,} episodes / {y:,.1f} child-years)"
@@ -97,12 +105,16 @@ def distance_figure(frame: pd.DataFrame) -> go.Figure:
 
 
 def distance_summary(frame: pd.DataFrame) -> str:
-    shown = frame[frame["placed_child_years"] > 0] if len(frame) else frame
+    shown = frame[frame["placement_days"] > 0] if len(frame) else frame
     if shown.empty:
         return "No placements in this period."
     parts = [f"{r.distance_band}: {r.episodes_per_child_year:.2f} ({r.episodes:,} episodes over "
              f"{r.placed_child_years:,.1f} placed-child-years)" for r in shown.itertuples()]
-    return "Episodes per placed-child-year by distance — " + "; ".join(parts) + "."
+    text = "Episodes per placed-child-year by distance — " + "; ".join(parts) + "."
+    missing = [band for band in BAND_PATTERNS if band not in set(shown["distance_band"])]
+    if missing:
+        text += " No placements in the period for: " + ", ".join(missing) + "."
+    return text
 
 
 def name_authorities(frame: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
@@ -120,7 +132,8 @@ def other_la_figure(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure(go.Bar(
         y=labels, x=frame["episodes"], orientation="h",
         text=[f"{e:,} episodes, {c:,} children" for e, c in zip(frame["episodes"], frame["children"])],
-        textposition="outside", cliponaxis=False, marker={"color": PALETTE[1], "line": {"color": "#0b0c0c", "width": 1}},
+        textposition="outside", cliponaxis=False,
+        marker={"color": PALETTE[1], "line": {"color": "#0b0c0c", "width": 1}},
         hovertemplate="%{y}: %{x:,} episodes<extra></extra>",
     ))
     figure.update_yaxes(autorange="reversed")
@@ -135,9 +148,9 @@ def other_la_summary(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "No police episodes of children placed here by other authorities in this period."
     top = frame.iloc[0]
-    return (f"{int(frame['episodes'].sum()):,} police episodes of children placed here by "
-            f"{len(frame)} other authorities; the most from {top['placing_authority']} "
-            f"({int(top['episodes']):,} episodes of {int(top['children']):,} children).")
+    return (f"{_n(int(frame['episodes'].sum()), 'police episode')} of children placed here by "
+            f"{_n(len(frame), 'other authority', 'other authorities')}; the most from {top['placing_authority']} "
+            f"({_n(int(top['episodes']), 'episode')} of {_n(int(top['children']), 'child', 'children')}).")
 
 
 def uasc_counts(episodes: pd.DataFrame) -> pd.DataFrame:
@@ -165,6 +178,6 @@ def uasc_figure(counts: pd.DataFrame) -> go.Figure:
 def uasc_summary(counts: pd.DataFrame, cohort: pd.DataFrame) -> str:
     within_48h, within_7d = (int(v) for v in counts["children"])
     started = int(cohort["uasc_children"].iloc[0]) if len(cohort) else 0
-    return (f"{within_48h:,} unaccompanied asylum-seeking children went missing within 48 hours and "
-            f"{within_7d:,} within 7 days of first becoming looked after; {started:,} such children first "
-            f"became looked after in the period.")
+    return (f"{_n(within_48h, 'unaccompanied asylum-seeking child', 'unaccompanied asylum-seeking children')} "
+            f"went missing within 48 hours and {within_7d:,} within 7 days of first becoming looked after; "
+            f"{_n(started, 'such child', 'such children')} first became looked after in the period.")

@@ -7,6 +7,12 @@ import plotly.graph_objects as go
 
 from dashboard.figures.common import PALETTE, base_layout, empty_figure
 
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 child', '2 children': the count with its noun in the right number."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
 FILE_PATTERNS = ["", "/", ".", "x", "-", "|", "+", "\\"]
 
 
@@ -36,8 +42,9 @@ def rejections_summary(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "The last load rejected no rows."
     by_rule = frame.groupby("rule")["rows_rejected"].sum().sort_values(ascending=False)
-    return (f"{int(frame['rows_rejected'].sum()):,} rows rejected in {frame['file'].nunique()} files under "
-            f"{len(by_rule)} rules; the most under '{by_rule.index[0]}' ({int(by_rule.iloc[0]):,} rows).")
+    return (f"{_n(int(frame['rows_rejected'].sum()), 'row')} rejected in {_n(frame['file'].nunique(), 'file')} "
+            f"under {_n(len(by_rule), 'rule')}; the most under '{by_rule.index[0]}' "
+            f"({_n(int(by_rule.iloc[0]), 'row')}).")
 
 
 def findings_figure(frame: pd.DataFrame) -> go.Figure:
@@ -45,8 +52,9 @@ def findings_figure(frame: pd.DataFrame) -> go.Figure:
         return empty_figure("No SSDA903 rule findings")
     labels = [f"Rule {c}" for c in frame["code"]]
     figure = go.Figure(go.Bar(
-        y=labels, x=frame["findings"], orientation="h", text=frame["findings"], textposition="outside", cliponaxis=False,
-        customdata=frame[["message"]].to_numpy(), marker={"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
+        y=labels, x=frame["findings"], orientation="h", text=frame["findings"], textposition="outside",
+        cliponaxis=False, customdata=frame[["message"]].to_numpy(),
+        marker={"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
         hovertemplate="%{y}: %{x:,} findings<br>%{customdata[0]}<extra></extra>",
     ))
     figure.update_yaxes(autorange="reversed", type="category")
@@ -58,7 +66,7 @@ def findings_summary(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "No SSDA903 rule findings in the last load."
     parts = [f"rule {r.code} ({r.findings:,}): {str(r.message).rstrip('.')}" for r in frame.itertuples()]
-    return f"{int(frame['findings'].sum()):,} SSDA903 findings — " + "; ".join(parts) + "."
+    return f"{_n(int(frame['findings'].sum()), 'SSDA903 finding')} — " + "; ".join(parts) + "."
 
 
 def police_gap_figure(frame: pd.DataFrame) -> go.Figure:
@@ -78,8 +86,9 @@ def police_gap_figure(frame: pd.DataFrame) -> go.Figure:
 def police_gap_summary(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "No police-known episodes of looked-after children are missing from the SSDA903 return."
-    return (f"{int(frame['episodes'].sum()):,} police-known episodes of looked-after children in the period "
-            f"are not in the SSDA903 Missing table, over {len(frame)} months.")
+    episodes = int(frame["episodes"].sum())
+    return (f"{_n(episodes, 'police-known episode')} of looked-after children in the period "
+            f"{'is' if episodes == 1 else 'are'} not in the SSDA903 Missing table, over {_n(len(frame), 'month')}.")
 
 
 def source_status_words(frame: pd.DataFrame) -> str:
@@ -93,5 +102,5 @@ def unmatched_words(frame: pd.DataFrame) -> str:
     refs = int(frame["unmatched_refs"].iloc[0]) if len(frame) else 0
     if not refs:
         return "Every episode reference given by a return interview matched an episode."
-    return (f"{refs:,} episode references in {int(frame['interviews'].iloc[0]):,} return interviews matched no "
-            f"episode; those interviews count towards no episode's RHI figures.")
+    return (f"{_n(refs, 'episode reference')} in {_n(int(frame['interviews'].iloc[0]), 'return interview')} "
+            f"matched no episode; those references count towards no episode's RHI figures.")

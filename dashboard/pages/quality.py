@@ -31,7 +31,7 @@ def layout(**_query) -> html.Div:
             html.P("Each file of the most recent loads: rows read, loaded and rejected, postcodes that could "
                    "not be located, and the start of the file's SHA-256 checksum. Not filtered.",
                    className="chart-description"),
-            html.Div(id="quality-loads", tabIndex="0", style=SCROLL_BOX,
+            html.Div(id="quality-loads", tabIndex="0", role="region", style=SCROLL_BOX,
                      **{"aria-label": "Recent loads, scrollable"}),
         ], className="chart-card"),
         html.Section([
@@ -56,7 +56,7 @@ def layout(**_query) -> html.Div:
             html.H2("The first 200 rejected rows"),
             html.P("File, row (the line in the file, the header being line 1), column, rule and message. "
                    "The messages hold no identifiers.", className="chart-description"),
-            html.Div(id="quality-rejected-rows", tabIndex="0",
+            html.Div(id="quality-rejected-rows", tabIndex="0", role="region",
                      style=SCROLL_BOX, **{"aria-label": "Rejected rows, scrollable"}),
         ], className="chart-card"),
     ])

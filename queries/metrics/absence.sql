@@ -1,0 +1,147 @@
+-- name: absence_by_term
+-- School absence by term of children with an episode in the filtered period (in the
+-- academic years of their episodes: September to August holding the start date), beside
+-- all pupils in the attendance file for the same terms. Per pupil and term the sessions
+-- are summed over schools; a pupil is persistently absent at 10% or more of possible
+-- sessions, severely at 50% or more. The overall rate sums sessions over pupils.
+with episode_year as (
+    select distinct
+        child_id,
+        case when month(start_date) >= 9 then year(start_date) else year(start_date) - 1 end as first_year
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+episode_academic_year as (
+    select distinct
+        child_id,
+        first_year::varchar || '/' || lpad(((first_year + 1) % 100)::varchar, 2, '0') as academic_year
+    from episode_year
+),
+
+missing_pupil_term as (
+    select
+        attendance.child_id as pupil,
+        attendance.academic_year,
+        attendance.term,
+        sum(attendance.sess_possible)::bigint as possible,
+        sum(attendance.sess_authorised + attendance.sess_unauthorised)::bigint as absent
+    from fct_attendance as attendance
+    join episode_academic_year as episode
+        on episode.child_id = attendance.child_id and episode.academic_year = attendance.academic_year
+    group by all
+),
+
+-- One row per attendance record: a UPN linked to two children would repeat its rows.
+attendance_row as (
+    select distinct
+        upn_key, academic_year, term, school_urn, sess_possible, sess_authorised, sess_unauthorised
+    from fct_attendance
+    where academic_year in (select academic_year from episode_academic_year)
+),
+
+all_pupil_term as (
+    select
+        upn_key as pupil,
+        academic_year,
+        term,
+        sum(sess_possible)::bigint as possible,
+        sum(sess_authorised + sess_unauthorised)::bigint as absent
+    from attendance_row
+    group by all
+),
+
+both_groups as (
+    select 'Children who went missing' as pupil_group, 1 as group_order, * from missing_pupil_term
+    union all
+    select 'All pupils' as pupil_group, 2 as group_order, * from all_pupil_term
+),
+
+by_term as (
+    select
+        academic_year,
+        term,
+        pupil_group,
+        group_order,
+        count(*) as pupils,
+        sum(possible)::bigint as sessions_possible,
+        sum(absent)::bigint as sessions_absent,
+        count(*) filter (where 10 * absent >= possible) as persistent_pupils,
+        count(*) filter (where 2 * absent >= possible) as severe_pupils
+    from both_groups
+    where possible > 0
+    group by all
+)
+
+select
+    academic_year,
+    term,
+    academic_year || ' ' || term as academic_term,
+    pupil_group,
+    pupils,
+    sessions_possible,
+    sessions_absent,
+    round(100.0 * sessions_absent / sessions_possible, 1) as absence_rate_pct,
+    persistent_pupils,
+    round(100.0 * persistent_pupils / pupils, 1) as persistent_pct,
+    severe_pupils,
+    round(100.0 * severe_pupils / pupils, 1) as severe_pct
+from by_term
+order by academic_year, case term when 'autumn' then 1 when 'spring' then 2 else 3 end, group_order;
+
+-- name: absence_linkage
+-- How many children with an episode in the filtered period can be followed into the
+-- attendance file: with a UPN link at all, and with attendance in their episodes' years.
+with episode_child as (
+    select
+        child_id,
+        case when month(start_date) >= 9 then year(start_date) else year(start_date) - 1 end as first_year
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+episode_academic_year as (
+    select distinct
+        child_id,
+        first_year::varchar || '/' || lpad(((first_year + 1) % 100)::varchar, 2, '0') as academic_year
+    from episode_child
+),
+
+child as (
+    select
+        child_id,
+        child_id in (select child_id from core_child_upn) as has_upn,
+        exists (
+            select 1 from fct_attendance as attendance
+            join episode_academic_year as year_of_child
+                on year_of_child.child_id = attendance.child_id
+                and year_of_child.academic_year = attendance.academic_year
+            where attendance.child_id = children.child_id
+        ) as has_attendance
+    from (select distinct child_id from episode_child) as children
+)
+
+select
+    count(*) as children,
+    count(*) filter (where has_upn) as children_with_upn,
+    count(*) filter (where not has_upn) as children_without_upn,
+    count(*) filter (where has_attendance) as children_with_attendance,
+    count(*) filter (where not has_attendance) as children_without_attendance
+from child;
+
+-- name: absence_children_missing_education
+-- Children missing education with a spell overlapping the period, and how many of them
+-- had an episode (matching the filters) starting in the period.
+with cme_child as (
+    select distinct coalesce(child_id, 'upn:' || upn_key) as child, child_id
+    from fct_children_missing_education
+    where start_date <= $period_end and (end_date is null or end_date >= $period_start)
+),
+
+went_missing as (
+    select distinct child_id
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+)
+
+select
+    count(distinct child) as cme_children,
+    count(distinct child) filter (where child_id in (select child_id from went_missing)) as cme_children_went_missing
+from cme_child;

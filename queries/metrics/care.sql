@@ -1,0 +1,154 @@
+-- name: care_source_by_month
+-- Episodes by month of start, from care and from home (the filter bar's care filter
+-- still applies, so with "from care" chosen only that group is left).
+select
+    date_trunc('month', start_date)::date as month,
+    case when from_care then 'From care' else 'From home' end as source,
+    count(*) as episodes
+from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+group by all
+order by month, source;
+
+-- name: care_away_by_month
+-- Away from placement without authorisation (SSDA903 'A') by month, and the share of
+-- the month's from-care episodes that were 'away' episodes.
+with episode as (
+    select date_trunc('month', start_date)::date as month, category, from_care
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+by_month as (
+    select
+        month,
+        count(*) filter (where category = 'away') as away_episodes,
+        count(*) filter (where from_care) as from_care_episodes,
+        count(*) filter (where category = 'away' and from_care) as away_from_care_episodes
+    from episode
+    group by month
+)
+
+select
+    month,
+    away_episodes,
+    from_care_episodes,
+    away_from_care_episodes,
+    round(100.0 * away_from_care_episodes / nullif(from_care_episodes, 0), 1) as away_share_of_from_care_pct
+from by_month
+-- A month with neither an away episode nor one from care has nothing to show.
+where from_care_episodes > 0 or away_episodes > 0
+order by month;
+
+-- name: care_distance_rates
+-- Episodes from care per placed-child-year by the distance between the child's home and
+-- the placement (SSDA903 HOME_POST to PL_POST sectors). Numerator: filtered episodes
+-- from care whose placement on the start date is known to SSDA903, banded by its
+-- distance. Denominator: days of SSDA903 placements within the period / 365.25 (an open
+-- placement runs to the last episode date in the store, as for children's homes). The
+-- denominator is not narrowed by the age, sex, ethnicity or risk filters.
+with band as (
+    select * from (values
+        ('under 10 miles', 1), ('10-20 miles', 2), ('over 20 miles', 3), ('unknown', 4)
+    ) as band_list(distance_band, band_order)
+),
+
+placement as (
+    select
+        distance_band,
+        greatest(start_date, $period_start::date) as first_day,
+        least(
+            coalesce(end_date, (select max(start_date) from fct_episode), start_date), $period_end::date
+        ) as last_day
+    from fct_placement
+),
+
+placement_days as (
+    select distance_band, sum(date_diff('day', first_day, last_day) + 1) as placement_days
+    from placement
+    where last_day >= first_day
+    group by distance_band
+),
+
+episode as (
+    select
+        case
+            when placement_distance_miles is null then 'unknown'
+            when placement_distance_miles < 10 then 'under 10 miles'
+            when placement_distance_miles <= 20 then '10-20 miles'
+            else 'over 20 miles'
+        end as distance_band,
+        count(*) as episodes
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where from_care and placement_type is not null
+    group by all
+)
+
+select
+    band.distance_band,
+    coalesce(episode.episodes, 0) as episodes,
+    coalesce(placement_days.placement_days, 0)::bigint as placement_days,
+    round(coalesce(placement_days.placement_days, 0) / 365.25, 2) as placed_child_years,
+    round(coalesce(episode.episodes, 0) / (placement_days.placement_days / 365.25), 2) as episodes_per_child_year
+from band
+left join episode using (distance_band)
+left join placement_days using (distance_band)
+order by band.band_order;
+
+-- name: care_placed_by_other_la
+-- Police episodes of children placed in the area by another authority (host view):
+-- placing_la_code given and not the configured authority's code.
+select
+    placing_la_code,
+    count(*) as episodes,
+    count(distinct child_id) as children
+from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+where police_known and placing_la_code is not null and placing_la_code <> $authority_code
+group by placing_la_code
+order by episodes desc, placing_la_code;
+
+-- name: care_uasc_missing
+-- Filtered episodes of unaccompanied asylum-seeking children that started within 7 days
+-- (168 hours) of the child first becoming looked after (first DECOM, from midnight).
+-- Date-only SSDA903 episodes start at midnight of MIS_START. Keys shortened to 8
+-- characters: a pseudonymised list for analysts.
+with first_looked_after as (
+    select child_id, min(start_date) as first_decom
+    from fct_placement
+    where child_id in (select child_id from dim_child where uasc)
+    group by child_id
+),
+
+episode as (
+    select
+        episode.child_id,
+        first_looked_after.first_decom,
+        coalesce(episode.start_at, episode.start_date::timestamp) as episode_start,
+        date_diff('minute', first_looked_after.first_decom::timestamp,
+                  coalesce(episode.start_at, episode.start_date::timestamp)) / 60.0 as hours_after
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+        as episode
+    join first_looked_after using (child_id)
+)
+
+select
+    left(child_id, 8) as child,
+    first_decom as first_looked_after,
+    episode_start,
+    round(hours_after, 1) as hours_after,
+    hours_after <= 48 as within_48h
+from episode
+where hours_after between 0 and 168
+order by episode_start, child;
+
+-- name: care_uasc_first_looked_after
+-- Unaccompanied asylum-seeking children who first became looked after in the period:
+-- the context for the counts above (episode filters do not apply to this count).
+with first_looked_after as (
+    select child_id, min(start_date) as first_decom
+    from fct_placement
+    where child_id in (select child_id from dim_child where uasc)
+    group by child_id
+)
+
+select count(*) as uasc_children
+from first_looked_after
+where first_decom between $period_start and $period_end;
