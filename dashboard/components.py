@@ -78,11 +78,17 @@ def csv_text(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ""
+    return str(value)
+
+
 def html_table(frame: pd.DataFrame, caption: str = "") -> html.Table:
     return html.Table([
         html.Caption(caption) if caption else None,
         html.Thead(html.Tr([html.Th(str(c), scope="col") for c in frame.columns])),
-        html.Tbody([html.Tr([html.Td("" if v is None else str(v)) for v in row])
+        html.Tbody([html.Tr([html.Td(_cell_text(v)) for v in row])
                     for row in frame.itertuples(index=False)]),
     ], className="data-table")
 
