@@ -28,6 +28,10 @@ ROW_SAFE_WELL = "Safe and well checks"
 ROW_PLACEMENTS = "Placements"
 
 
+def _children(count: int) -> str:
+    return f"{count:,} child" if count == 1 else f"{count:,} children"
+
+
 def escalation_words(episodes: int, days: int) -> str:
     return (f"A child is flagged for a strategy discussion when {episodes} or more of their episodes start "
             f"within {days} consecutive days (the local escalation rule, set in mfhc.toml [escalation]).")
@@ -61,8 +65,8 @@ def cohort_summary(frame: pd.DataFrame) -> str:
     repeat = frame[frame["band"] != "1"]
     heavy = frame[frame["band"].isin(["6-9", "10+"])]
     heavy_share = 100 * heavy["episodes"].sum() / episodes
-    return (f"{children:,} children had {episodes:,} episodes; {int(repeat['children'].sum()):,} of them went "
-            f"missing more than once. The {int(heavy['children'].sum()):,} children with 6 or more episodes "
+    return (f"{_children(children)} had {episodes:,} episodes; {int(repeat['children'].sum()):,} of them went "
+            f"missing more than once. Children with 6 or more episodes ({int(heavy['children'].sum()):,}) "
             f"account for {heavy_share:.1f}% of episodes.")
 
 
@@ -84,7 +88,7 @@ def newly_repeat_summary(frame: pd.DataFrame) -> str:
     if not total:
         return "No child became a repeat missing child in this period."
     top = frame.loc[frame["children_newly_repeat"].idxmax()]
-    return (f"{total:,} children became repeat missing (a second episode within 12 months) in the period; "
+    return (f"{_children(total)} became repeat missing (a second episode within 12 months) in the period; "
             f"the most in {pd.Timestamp(top['month']):%B %Y} ({int(top['children_newly_repeat']):,}).")
 
 
@@ -114,7 +118,7 @@ def escalation_summary(frame: pd.DataFrame, episodes: int, days: int) -> str:
     if frame.empty:
         return f"No child had {episodes} or more episodes within {days} days in this period."
     most = int(frame["episodes_in_window"].max())
-    return (f"{len(frame):,} children had {episodes} or more episodes within {days} days in the period; "
+    return (f"{_children(len(frame))} had {episodes} or more episodes within {days} days in the period; "
             f"the most in one window was {most}.")
 
 
@@ -246,6 +250,9 @@ def timeline_table(episodes: pd.DataFrame, interviews: pd.DataFrame, placements:
     frame = pd.DataFrame(rows, columns=["event", "from", "to", "detail"])
     if frame.empty:
         return frame
-    frame["from"] = pd.to_datetime(frame["from"]).dt.strftime("%Y-%m-%d %H:%M")
-    frame["to"] = pd.to_datetime(frame["to"]).dt.strftime("%Y-%m-%d %H:%M")
+    # Blank, not missing, where a point event has no end: the table and the CSV then agree.
+    for column in ("from", "to"):
+        moments = pd.to_datetime(frame[column])
+        frame[column] = [f"{m:%Y-%m-%d %H:%M}" if pd.notna(m) else "" for m in moments]
+    frame["detail"] = frame["detail"].fillna("")
     return frame.sort_values(["from", "event"], kind="stable").reset_index(drop=True)

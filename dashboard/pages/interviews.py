@@ -68,7 +68,8 @@ def update_interviews(*values):
     provider_rows = providers.rename(columns={
         "provider": "Provider", "episodes": "Returned missing episodes",
         "rhi_offered_within_72h": "Offered within 72 h", "rhi_completed_within_72h": "Completed within 72 h",
-        "rhi_offered_within_72h_pct": "Offered within 72 h %", "rhi_completed_within_72h_pct": "Completed within 72 h %",
+        "rhi_offered_within_72h_pct": "Offered within 72 h %",
+        "rhi_completed_within_72h_pct": "Completed within 72 h %",
     })
     provider_rows = provider_rows.astype(object).where(provider_rows.notna(), None)
     return (

@@ -56,8 +56,9 @@ def layout(**_query) -> html.Div:
         html.Section([
             html.H3("Children meeting the rule (pseudonymised)", id="repeat-escalation-list-title"),
             html.P(id="repeat-escalation-rule", className="chart-description"),
-            html.Div(id="repeat-escalation-list", className="chart-table",
-                     style={"maxHeight": "32rem", "overflowY": "auto"}),
+            html.Div(id="repeat-escalation-list", className="chart-table", tabIndex="0", role="region",
+                     style={"maxHeight": "32rem", "overflowY": "auto"},
+                     **{"aria-label": "List of children meeting the escalation rule (scrolls)"}),
         ], className="chart-card", **{"aria-labelledby": "repeat-escalation-list-title"}),
         html.Section([
             html.H2("A child's timeline (analysts)", id="repeat-child-title"),

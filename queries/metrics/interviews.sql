@@ -1,0 +1,188 @@
+-- name: interviews_by_month
+-- RHI timeliness by month of the episode's start: of the returned missing episodes (the
+-- denominator of every RHI figure, as `mfhc kpis`), those offered and completed within
+-- 72 hours of the return. Percentages 1 decimal, NULL with no returned episodes.
+with returned as (
+    select *
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where returned_missing
+)
+
+select
+    date_trunc('month', start_date)::date as month,
+    count(*) as returned_missing_episodes,
+    count(*) filter (where rhi_offered_within_72h) as rhi_offered_within_72h,
+    count(*) filter (where rhi_completed_within_72h) as rhi_completed_within_72h,
+    round(100.0 * count(*) filter (where rhi_offered_within_72h) / count(*), 1) as rhi_offered_within_72h_pct,
+    round(100.0 * count(*) filter (where rhi_completed_within_72h) / count(*), 1) as rhi_completed_within_72h_pct
+from returned
+group by 1
+order by 1;
+
+-- name: interviews_by_provider
+-- RHI timeliness by provider. An episode's provider is the provider of its earliest
+-- completed linked RHI (by completed_at), or else of its earliest offered one (outcome
+-- other than not_offered, by offered_at); ties go to the lower RHI key. Returned missing
+-- episodes with no offer are one row, 'No interview offered'; an offer without a
+-- provider is 'Provider not recorded'. A provider with fewer than 5 episodes shows no
+-- rate (small numbers).
+with returned as (
+    select episode_id, rhi_offered_within_72h, rhi_completed_within_72h
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where returned_missing
+),
+
+linked as (
+    select
+        link.episode_id,
+        interview.rhi_key,
+        interview.outcome,
+        interview.offered_at,
+        interview.completed_at,
+        coalesce(nullif(trim(interview.provider), ''), 'Provider not recorded') as provider
+    from core_rhi_episode as link
+    join returned using (episode_id)
+    join core_return_interview as interview using (rhi_key)
+    where interview.outcome <> 'not_offered'
+),
+
+ranked as (
+    select
+        episode_id,
+        provider,
+        row_number() over (
+            partition by episode_id
+            order by
+                (outcome = 'completed') desc,
+                case when outcome = 'completed' then completed_at end nulls last,
+                offered_at nulls last,
+                rhi_key
+        ) as rank_in_episode
+    from linked
+),
+
+attributed as (
+    select
+        returned.*,
+        coalesce(ranked.provider, 'No interview offered') as provider
+    from returned
+    left join ranked on ranked.episode_id = returned.episode_id and ranked.rank_in_episode = 1
+)
+
+select
+    provider,
+    count(*) as episodes,
+    count(*) filter (where rhi_offered_within_72h) as rhi_offered_within_72h,
+    count(*) filter (where rhi_completed_within_72h) as rhi_completed_within_72h,
+    case when count(*) >= 5
+        then round(100.0 * count(*) filter (where rhi_offered_within_72h) / count(*), 1)
+    end as rhi_offered_within_72h_pct,
+    case when count(*) >= 5
+        then round(100.0 * count(*) filter (where rhi_completed_within_72h) / count(*), 1)
+    end as rhi_completed_within_72h_pct
+from attributed
+group by provider
+order by provider = 'No interview offered', rhi_completed_within_72h_pct desc nulls last, provider;
+
+-- name: interviews_outcomes
+-- Declined and no-contact rates, and parents/carers consulted. Of the returned missing
+-- episodes: those with at least one linked RHI whose linked RHIs are all `declined`
+-- (declined only) or all `no_contact` (no contact only). Of the distinct declined RHIs
+-- linked to the period's (filtered) episodes: those with parent_carer_consulted = Y (a
+-- blank counts as not consulted and is counted apart).
+with in_period as (
+    select episode_id, returned_missing
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+episode_outcomes as (
+    select
+        link.episode_id,
+        bool_and(interview.outcome = 'declined') as declined_only,
+        bool_and(interview.outcome = 'no_contact') as no_contact_only
+    from core_rhi_episode as link
+    join in_period using (episode_id)
+    join core_return_interview as interview using (rhi_key)
+    where in_period.returned_missing
+    group by link.episode_id
+),
+
+declined as (
+    select distinct interview.rhi_key, interview.parent_carer_consulted
+    from core_rhi_episode as link
+    join in_period using (episode_id)
+    join core_return_interview as interview using (rhi_key)
+    where interview.outcome = 'declined'
+),
+
+counts as (
+    select
+        (select count(*) from in_period where returned_missing) as returned_missing_episodes,
+        (select count(*) from episode_outcomes where declined_only) as declined_only,
+        (select count(*) from episode_outcomes where no_contact_only) as no_contact_only,
+        (select count(*) from declined) as declined_rhis,
+        (select count(*) from declined where parent_carer_consulted) as parent_carer_consulted,
+        (select count(*) from declined where parent_carer_consulted is null) as consulted_not_recorded
+)
+
+select
+    *,
+    round(100.0 * declined_only / nullif(returned_missing_episodes, 0), 1) as declined_only_pct,
+    round(100.0 * no_contact_only / nullif(returned_missing_episodes, 0), 1) as no_contact_only_pct,
+    round(100.0 * parent_carer_consulted / nullif(declined_rhis, 0), 1) as parent_carer_consulted_pct
+from counts;
+
+-- name: interviews_factors
+-- Push/pull factors recorded on the distinct RHIs linked to the period's (filtered)
+-- episodes, of any category: how many RHIs name each factor.
+with interviews as (
+    select distinct interview.rhi_key, interview.push_pull_factors
+    from core_rhi_episode as link
+    join episodes_filtered(
+        $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
+    ) as episode using (episode_id)
+    join core_return_interview as interview using (rhi_key)
+),
+
+factors as (
+    select distinct rhi_key, unnest(push_pull_factors) as factor
+    from interviews
+)
+
+select factor, count(*) as interviews
+from factors
+group by factor
+order by interviews desc, factor;
+
+-- name: interviews_risks
+-- Risks disclosed on the distinct RHIs linked to the period's (filtered) episodes: how
+-- many RHIs have each flag true. Every flag is returned, with zeros.
+with interviews as (
+    select distinct
+        interview.rhi_key,
+        interview.harm_disclosed,
+        interview.cse_risk,
+        interview.cce_risk,
+        interview.trafficking_risk,
+        interview.gang_risk
+    from core_rhi_episode as link
+    join episodes_filtered(
+        $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
+    ) as episode using (episode_id)
+    join core_return_interview as interview using (rhi_key)
+)
+
+select *
+from (
+    select 1 as risk_order, 'Harm disclosed' as risk, count(*) filter (where harm_disclosed) as interviews
+    from interviews
+    union all
+    select 2, 'Child sexual exploitation risk', count(*) filter (where cse_risk) from interviews
+    union all
+    select 3, 'Child criminal exploitation risk', count(*) filter (where cce_risk) from interviews
+    union all
+    select 4, 'Trafficking risk', count(*) filter (where trafficking_risk) from interviews
+    union all
+    select 5, 'Gang risk', count(*) filter (where gang_risk) from interviews
+)
+order by risk_order;

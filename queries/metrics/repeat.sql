@@ -1,0 +1,256 @@
+-- name: repeat_cohort_bands
+-- Children banded by their number of episodes in the filtered period (1, 2, 3-5, 6-9,
+-- 10+): children and episodes per band, and the share of all episodes each band holds.
+-- Every band is returned, with zeros, so the chart keeps its shape.
+with in_period as (
+    select child_id
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+per_child as (
+    select child_id, count(*) as episodes
+    from in_period
+    group by child_id
+),
+
+banded as (
+    select
+        case
+            when episodes = 1 then '1'
+            when episodes = 2 then '2'
+            when episodes <= 5 then '3-5'
+            when episodes <= 9 then '6-9'
+            else '10+'
+        end as band,
+        episodes
+    from per_child
+),
+
+bands as (
+    select * from (values (1, '1'), (2, '2'), (3, '3-5'), (4, '6-9'), (5, '10+')) as t(band_order, band)
+),
+
+totals as (
+    select coalesce(sum(episodes), 0) as all_episodes from banded
+)
+
+select
+    bands.band,
+    count(banded.band) as children,
+    coalesce(sum(banded.episodes), 0)::bigint as episodes,
+    case
+        when any_value(totals.all_episodes) > 0
+            then round(100.0 * coalesce(sum(banded.episodes), 0) / any_value(totals.all_episodes), 1)
+    end as share_of_episodes_pct
+from bands
+cross join totals
+left join banded using (band)
+group by bands.band_order, bands.band
+order by bands.band_order;
+
+-- name: repeat_newly_by_month
+-- Children newly repeat by month. Reading of "their second episode in the rolling 12
+-- months starts in that month": episodes of a child are put in order (start date, start
+-- time, episode id); an episode's rolling count is the number of the child's episodes up
+-- to and including it whose start date lies in the 365 days ending on its start date
+-- (start date - 365 days <= other start <= its start). A child is newly repeat in the
+-- month of their FIRST episode starting in the period whose rolling count is exactly 2
+-- (it is their second episode in 12 months); each child counts at most once in a
+-- period. The count looks back up to 365 days before the period start, over episodes
+-- that match the same filters, so a child whose second episode falls just after the
+-- period start counts, and a child already on their third or later episode does not.
+-- Every month of the period is returned, with zeros.
+with history as (
+    select
+        child_id,
+        episode_id,
+        start_date,
+        row_number() over (partition by child_id order by start_date, start_at nulls first, episode_id) as seq
+    from episodes_filtered(
+        ($period_start::date - interval 365 day)::date, $period_end, $from_care, $age_band, $sex,
+        $ethnicity_group, $risk_level
+    )
+),
+
+rolling as (
+    select
+        episode.child_id,
+        episode.start_date,
+        episode.seq,
+        count(*) as rolling_count
+    from history as episode
+    join history as earlier
+        on earlier.child_id = episode.child_id
+        and earlier.seq <= episode.seq
+        and earlier.start_date >= (episode.start_date - interval 365 day)::date
+    where episode.start_date >= $period_start::date
+    group by episode.child_id, episode.start_date, episode.seq
+),
+
+newly as (
+    select child_id, min(date_trunc('month', start_date)::date) as month
+    from rolling
+    where rolling_count = 2
+    group by child_id
+),
+
+months as (
+    select unnest(generate_series(
+        date_trunc('month', $period_start::date), date_trunc('month', $period_end::date), interval 1 month
+    ))::date as month
+)
+
+select months.month, count(newly.child_id) as children_newly_repeat
+from months
+left join newly using (month)
+group by months.month
+order by months.month;
+
+-- name: repeat_escalation
+-- Children meeting the escalation rule: $escalation_episodes or more episodes starting
+-- within $escalation_days consecutive calendar days (last start - first start <=
+-- $escalation_days - 1), where the window's last episode starts in the period. Earlier
+-- episodes of the window may start before the period (looking back over episodes that
+-- match the same filters). One row per flagged child: the window with the most episodes
+-- (the earliest such), the first month the rule was met in the period, and the child's
+-- latest episode in the period with its from care/home and age band. Keys shortened to 8
+-- characters of the pseudonym.
+with history as (
+    select child_id, episode_id, start_date, start_at, from_care, age_band
+    from episodes_filtered(
+        ($period_start::date - to_days($escalation_days::integer))::date, $period_end, $from_care, $age_band, $sex,
+        $ethnicity_group, $risk_level
+    )
+),
+
+windows as (
+    select
+        episode.child_id,
+        episode.start_date as window_end,
+        min(earlier.start_date) as window_start,
+        count(*) as episodes_in_window
+    from (select distinct child_id, start_date from history where start_date >= $period_start::date) as episode
+    join history as earlier
+        on earlier.child_id = episode.child_id
+        and earlier.start_date <= episode.start_date
+        and earlier.start_date >= episode.start_date - ($escalation_days::integer - 1)
+    group by episode.child_id, episode.start_date
+),
+
+met as (
+    select * from windows where episodes_in_window >= $escalation_episodes::integer
+),
+
+per_child as (
+    select
+        child_id,
+        max(episodes_in_window) as episodes_in_window,
+        arg_min(window_start, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_start,
+        arg_min(window_end, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_end,
+        min(date_trunc('month', window_end))::date as first_met_month
+    from met
+    group by child_id
+),
+
+latest as (
+    select
+        child_id,
+        start_date as latest_episode,
+        from_care,
+        age_band
+    from history
+    where start_date >= $period_start::date
+    qualify row_number() over (
+        partition by child_id order by start_date desc, start_at desc nulls last, episode_id desc
+    ) = 1
+)
+
+select
+    left(per_child.child_id, 8) as child,
+    per_child.episodes_in_window,
+    per_child.window_start,
+    per_child.window_end,
+    per_child.first_met_month,
+    latest.latest_episode,
+    case when latest.from_care then 'care' else 'home' end as from_care_or_home,
+    latest.age_band
+from per_child
+join latest using (child_id)
+order by per_child.episodes_in_window desc, latest.latest_episode desc, child;
+
+-- name: repeat_top_children
+-- The 50 children with the most episodes in the filtered period (ties: the latest
+-- episode first, then the key): the choices of the analysts' timeline. The key is the
+-- pseudonym; the label shows 8 characters of it.
+select
+    child_id,
+    left(child_id, 8) as child,
+    count(*) as episodes,
+    max(start_date) as latest_episode
+from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+group by child_id
+order by episodes desc, latest_episode desc, child_id
+limit 50;
+
+-- name: repeat_child_episodes
+-- One child's episodes in the filtered period, for the timeline. Police-known episodes
+-- run from last seen to found; SSDA903-only episodes are whole days (midnight of the
+-- start date to midnight after the end date). An open episode has no end.
+select
+    episode_id,
+    category,
+    police_known,
+    coalesce(start_at, start_date::timestamp) as starts,
+    case
+        when end_at is not null then end_at
+        when end_date is not null then end_date::timestamp + interval 1 day
+    end as ends,
+    start_date,
+    end_date,
+    risk_level,
+    from_care,
+    safe_and_well_at
+from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+where child_id = $child_id
+order by starts, episode_id;
+
+-- name: repeat_child_interviews
+-- RHI offers and completions linked to the child's episodes in the filtered period (an
+-- RHI covering several of them is listed once).
+with episodes as (
+    select episode_id
+    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where child_id = $child_id
+)
+
+select distinct
+    interview.rhi_key,
+    interview.outcome,
+    interview.offered_at,
+    interview.completed_at
+from core_rhi_episode as link
+join episodes using (episode_id)
+join core_return_interview as interview using (rhi_key)
+order by interview.offered_at, interview.rhi_key;
+
+-- name: repeat_child_placements
+-- The child's SSDA903 placements overlapping the period (the filters other than the
+-- dates do not apply to placements; the child was chosen under them).
+select
+    placement_id,
+    placement_type,
+    home_urn is not null as childrens_home,
+    greatest(start_date, $period_start::date) as shown_from,
+    least(coalesce(end_date, $period_end::date), $period_end::date) as shown_to,
+    start_date,
+    end_date
+from fct_placement
+where child_id = $child_id
+    and start_date <= $period_end::date
+    and (end_date is null or end_date >= $period_start::date)
+    and exists (
+        select 1
+        from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+        where child_id = $child_id
+    )
+order by start_date;
