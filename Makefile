@@ -6,7 +6,7 @@ DB ?= data/mfhc.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: install run demo test bench clean
+.PHONY: install run demo test browser bench clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +22,13 @@ demo: install
 run: demo
 	$(BIN)/mfhc serve --db $(DB) --host $(HOST) --port $(PORT)
 
-test: install
+# Debian's headless Chromium for tests/browser (installed when missing and we are root; else they skip).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest
 
 clean:

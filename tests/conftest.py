@@ -12,3 +12,10 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MFHC_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
     monkeypatch.delenv("MFHC_DB", raising=False)
+
+
+# The machine is shared and noisy: hypothesis checks behaviour here, not speed.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("mfhc", deadline=None)
+_hypothesis_settings.load_profile("mfhc")
