@@ -88,8 +88,8 @@ def layout() -> html.Div:
 
 @callback(
     Output("filter-period", "value"),
-    Output("filter-dates", "start_date", allow_duplicate=True),
-    Output("filter-dates", "end_date", allow_duplicate=True),
+    Output("filter-start", "value", allow_duplicate=True),
+    Output("filter-end", "value", allow_duplicate=True),
     Output("filter-care", "value"),
     Output("filter-age", "value"),
     Output("filter-sex", "value"),
@@ -113,11 +113,11 @@ def _filters_from_url(search, period_options):
 
 
 @callback(
-    Output("filter-dates", "start_date"),
-    Output("filter-dates", "end_date"),
+    Output("filter-start", "value"),
+    Output("filter-end", "value"),
     Input("filter-period", "value"),
-    State("filter-dates", "start_date"),
-    State("filter-dates", "end_date"),
+    State("filter-start", "value"),
+    State("filter-end", "value"),
     prevent_initial_call=True,
 )
 def _period_to_dates(period, start, end):

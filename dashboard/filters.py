@@ -20,8 +20,8 @@ SEXES = {"F": "Female", "M": "Male", "U": "Unknown or other"}
 CARE_OPTIONS = {"all": "Home and care", "care": "From care", "home": "From home"}
 
 FILTER_INPUTS = [
-    Input("filter-dates", "start_date"),
-    Input("filter-dates", "end_date"),
+    Input("filter-start", "value"),
+    Input("filter-end", "value"),
     Input("filter-care", "value"),
     Input("filter-age", "value"),
     Input("filter-sex", "value"),
@@ -171,13 +171,11 @@ def filter_bar(filters: Filters, first: dt.date | None, last: dt.date | None) ->
         _labelled("Period", dcc.Dropdown(
             id="filter-period", options=options + [{"label": "Custom dates", "value": "custom"}],
             value=current if current in values else "custom", clearable=False)),
-        html.Div([
-            html.Div([html.Label("From", htmlFor="filter-start", className="filter-label"), " – ",
-                      html.Label("to", htmlFor="filter-end", className="filter-label")]),
-            dcc.DatePickerRange(id="filter-dates", start_date=filters.period_start, end_date=filters.period_end,
-                                start_date_id="filter-start", end_date_id="filter-end",
-                                display_format="D MMM YYYY", first_day_of_week=1),
-        ], className="filter"),
+        # Native date inputs: typed or picked, and accessible (Dash 4's date picker is not).
+        _labelled("From", dcc.Input(id="filter-start", type="date", value=filters.period_start.isoformat(),
+                                    className="date-input")),
+        _labelled("To", dcc.Input(id="filter-end", type="date", value=filters.period_end.isoformat(),
+                                  className="date-input")),
         _labelled("From home or care", dcc.Dropdown(
             id="filter-care", options=[{"label": v, "value": k} for k, v in CARE_OPTIONS.items()],
             value=filters.care, clearable=False)),

@@ -36,8 +36,9 @@ def layout(**_query) -> html.Div:
                 style={"flex": "1 1 36rem", "minWidth": 0}),
             html.Section([
                 html.H2("Homes against their expected episodes", id="homes-table-title"),
-                html.Div(id="homes-table", className="homes-table-scroll",
-                         style={"maxHeight": "40rem", "overflowY": "auto"}),
+                html.Div(id="homes-table", className="homes-table-scroll", tabIndex="0", role="region",
+                         style={"maxHeight": "40rem", "overflowY": "auto"},
+                         **{"aria-labelledby": "homes-table-title"}),
             ], style={"flex": "1 1 26rem", "minWidth": 0, "fontSize": ".9rem"},
                 **{"aria-labelledby": "homes-table-title"}),
         ], style={"display": "flex", "flexWrap": "wrap", "gap": "1.5rem", "alignItems": "flex-start"}),

@@ -46,8 +46,8 @@ def layout(**_query) -> html.Div:
                "fewer than 5 episodes get no rate: they are grey and marked \"<5\"."),
         html.Fieldset([
             html.Legend("Show episodes by"),
-            dcc.RadioItems(id="hotspots-place", value="missing_from", inline=True,
-                           options=[{"label": label, "value": value} for value, label in PLACES.items()]),
+            html.Div(**{"data-label": "Show episodes by"}, children=dcc.RadioItems(id="hotspots-place", value="missing_from", inline=True,
+                           options=[{"label": label, "value": value} for value, label in PLACES.items()])),
         ], className="filter"),
         html.P(id="hotspots-coverage", className="period-line", **{"aria-live": "polite"}),
         _with_graph_height(chart_card("hotspots-map", "Episodes per 1,000 children by ward",
