@@ -174,7 +174,7 @@ def create_app(db_path: Path | None = None) -> Dash:
         suppress_callback_exceptions=True,
         update_title=None,
     )
-    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
+    app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     app.layout = layout
     return app
 

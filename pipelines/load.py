@@ -275,7 +275,7 @@ def _previous_load_log(db_path: Path) -> pd.DataFrame | None:
 
 
 def _write_frame(con, table: str, frame: pd.DataFrame) -> None:
-    con.register("incoming_frame", frame)
+    con.register("incoming_frame", frame.reset_index(drop=True))
     con.execute(f"insert into {table} by name select * from incoming_frame")  # table names are ours
     con.unregister("incoming_frame")
 

@@ -119,3 +119,14 @@ def test_load_killed_midway_leaves_the_old_store_serving(tmp_path):
     # The next load clears the leftover and succeeds.
     load(small_source(tmp_path / "again", person="P2"), Settings(db_path=db))
     assert not new_file.exists()
+
+
+def test_police_only_folder_with_rejections_between_good_rows_loads(tmp_path):
+    source = tmp_path / "src"
+    rows = [police(f"I{i}", f"P{i}", f"2025-05-0{i + 1}T08:00", f"2025-05-0{i + 1}T10:00") for i in range(6)]
+    rows[1]["risk_level"] = "bad"
+    rows[3]["sex"] = ""
+    write_table(source, "police_incidents", rows)
+    report = load(source, Settings(db_path=tmp_path / "mfhc.duckdb"))
+    assert len(report.rejections) == 2
+    assert episodes(tmp_path / "mfhc.duckdb") == 4
