@@ -176,6 +176,7 @@ def create_app(db_path: Path | None = None) -> Dash:
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     app.layout = layout
+    app.server.teardown_appcontext(data.close_request_connection)
     return app
 
 

@@ -149,3 +149,31 @@ def test_previous_period_steps_back_whole_months_and_days_otherwise():
     assert (days.previous_period().period_start, days.previous_period().period_end) == (
         dt.date(2024, 12, 31), dt.date(2025, 1, 9))
     assert year.year_before().period_start == dt.date(2023, 4, 1)
+
+
+def test_a_new_load_is_served_without_a_restart(tmp_path):
+    db = tmp_path / "mfhc.duckdb"
+    source = tmp_path / "src"
+    write_table(source, "police_incidents", [police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00")])
+    load(source, Settings(db_path=db))
+    create_app(db)
+    try:
+        period = Filters(dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+        assert data.kpis(period)["episodes"] == 1
+        write_table(source, "police_incidents", [police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00"),
+                                                 police("I2", "P2", "2025-06-01T08:00", "2025-06-01T10:00")])
+        load(source, Settings(db_path=db))
+        assert data.kpis(period)["episodes"] == 2
+    finally:
+        data.configure(None)
+
+
+def test_one_store_connection_per_request_closed_at_the_end(demo_store):
+    app = create_app(demo_store)
+    with app.server.test_request_context():
+        with data.connection() as first, data.connection() as second:
+            assert first is second
+        data.close_request_connection()
+        import flask
+
+        assert "mfhc_store" not in flask.g
