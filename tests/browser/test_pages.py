@@ -358,8 +358,9 @@ def test_filters_work_by_keyboard(server, context):
         pytest.fail("Tab never reached the 'From home or care' dropdown")
     page.keyboard.press("Enter")
     page.get_by_role("option", name="From care", exact=True).wait_for(timeout=5_000)
-    for _ in range(5):
+    for _ in range(12):  # the list may take a moment to take focus; it wraps round
         page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(150)
         if page.evaluate("document.activeElement && document.activeElement.value") == "care":
             break
     else:
