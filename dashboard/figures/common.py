@@ -10,6 +10,11 @@ FONT = "DejaVu Sans, Arial, sans-serif"
 
 
 def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Figure:
+    x_axis = {"showgrid": False, "linecolor": "#505a5f"}
+    y_axis = {"gridcolor": "#dddddd", "linecolor": "#505a5f", "rangemode": "tozero"}
+    axes = {}
+    if not any(name.startswith(("xaxis2", "yaxis2")) for name in figure.layout.to_plotly_json()):
+        axes = {"xaxis": x_axis, "yaxis": y_axis}  # one batch update: plotly validates each call
     figure.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"} if title else None,
         font={"family": FONT, "size": 14, "color": "#0b0c0c"},
@@ -20,9 +25,11 @@ def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Fig
         paper_bgcolor="white",
         legend={"orientation": "h", "y": -0.2},
         hoverlabel={"font": {"family": FONT}},
+        **axes,
     )
-    figure.update_xaxes(showgrid=False, linecolor="#505a5f")
-    figure.update_yaxes(gridcolor="#dddddd", linecolor="#505a5f", rangemode="tozero")
+    if not axes:
+        figure.update_xaxes(**x_axis)
+        figure.update_yaxes(**y_axis)
     return figure
 
 

@@ -110,8 +110,9 @@ def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> lis
     from shapely.geometry import MultiPoint
 
     half = GRID_METRES / 2
-    corners = [(e + de, n + dn) for e, n in zip(grid_e, grid_n)
-               for de in (-half, half) for dn in (-half, half)]
+    centres = np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)])
+    offsets = np.array([(-half, -half), (-half, half), (half, -half), (half, half)])
+    corners = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
     hull = MultiPoint(corners).convex_hull
     if padding:
         hull = hull.buffer(padding, quad_segs=4)
