@@ -37,7 +37,7 @@ from pipelines.validate import REJECTION_COLUMNS, Validated, validate
 ASSETS_GEO = Path(__file__).resolve().parents[1] / "assets" / "geo"
 SYNTHETIC_MARKER = "SYNTHETIC_DATA"
 
-BUILD_BEFORE_LINKING = ("core/010_ssda903.sql", "core/020_police.sql")
+BUILD_BEFORE_LINKING = ("core/005_macros.sql", "core/010_ssda903.sql", "core/020_police.sql")
 BUILD_AFTER_LINKING = (
     "core/040_episode.sql", "core/050_return_interview.sql", "core/060_children_placements_attendance.sql",
 )

@@ -18,12 +18,7 @@ select
             then urn
     end as home_urn,
     placement_distance_miles,
-    case
-        when placement_distance_miles is null then 'unknown'
-        when placement_distance_miles < 10 then 'under 10 miles'
-        when placement_distance_miles <= 20 then '10-20 miles'
-        else 'over 20 miles'
-    end as distance_band,
+    distance_band(placement_distance_miles) as distance_band,
     ls as legal_status
 from core_ssda903_episode;
 

@@ -4,18 +4,9 @@
 -- all pupils in the attendance file for the same terms. Per pupil and term the sessions
 -- are summed over schools; a pupil is persistently absent at 10% or more of possible
 -- sessions, severely at 50% or more. The overall rate sums sessions over pupils.
-with episode_year as (
-    select distinct
-        child_id,
-        case when month(start_date) >= 9 then year(start_date) else year(start_date) - 1 end as first_year
+with episode_academic_year as (
+    select distinct child_id, academic_year(start_date) as academic_year
     from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-),
-
-episode_academic_year as (
-    select distinct
-        child_id,
-        first_year::varchar || '/' || lpad(((first_year + 1) % 100)::varchar, 2, '0') as academic_year
-    from episode_year
 ),
 
 missing_pupil_term as (
@@ -91,18 +82,9 @@ order by academic_year, case term when 'autumn' then 1 when 'spring' then 2 else
 -- name: absence_linkage
 -- How many children with an episode in the filtered period can be followed into the
 -- attendance file: with a UPN link at all, and with attendance in their episodes' years.
-with episode_child as (
-    select
-        child_id,
-        case when month(start_date) >= 9 then year(start_date) else year(start_date) - 1 end as first_year
+with episode_academic_year as (
+    select distinct child_id, academic_year(start_date) as academic_year
     from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-),
-
-episode_academic_year as (
-    select distinct
-        child_id,
-        first_year::varchar || '/' || lpad(((first_year + 1) % 100)::varchar, 2, '0') as academic_year
-    from episode_child
 ),
 
 child as (
@@ -116,7 +98,7 @@ child as (
                 and year_of_child.academic_year = attendance.academic_year
             where attendance.child_id = children.child_id
         ) as has_attendance
-    from (select distinct child_id from episode_child) as children
+    from (select distinct child_id from episode_academic_year) as children
 )
 
 select

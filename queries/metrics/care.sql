@@ -70,12 +70,7 @@ placement_days as (
 
 episode as (
     select
-        case
-            when placement_distance_miles is null then 'unknown'
-            when placement_distance_miles < 10 then 'under 10 miles'
-            when placement_distance_miles <= 20 then '10-20 miles'
-            else 'over 20 miles'
-        end as distance_band,
+        distance_band(placement_distance_miles) as distance_band,
         count(*) as episodes
     from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where from_care and placement_type is not null
