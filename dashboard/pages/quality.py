@@ -53,7 +53,7 @@ def layout(**_query) -> html.Div:
             html.P(id="quality-rhi-unmatched", **{"aria-live": "polite"}),
         ], className="chart-card"),
         html.Section([
-            html.H2("The first 200 rejected rows"),
+            html.H2("The first 100 rejected rows"),
             html.P("File, row (the line in the file, the header being line 1), column, rule and message. "
                    "The messages hold no identifiers.", className="chart-description"),
             html.Div(id="quality-rejected-rows", tabIndex="0", role="region",
@@ -86,7 +86,7 @@ def update_quality(*values):
         html_table(shown_loads, "Files of the five most recent loads, newest first") if len(loads)
         else html.P("No loads recorded."),
         source_status_words(sources),
-        html_table(rejected, "Rejected rows (first 200)") if len(rejected) else html.P("No rows were rejected."),
+        html_table(rejected, "Rejected rows (first 100)") if len(rejected) else html.P("No rows were rejected."),
         unmatched_words(unmatched),
         *chart_values(rejections_figure(by_rule), by_rule, rejections_summary(by_rule)),
         *chart_values(findings_figure(findings), findings, findings_summary(findings)),

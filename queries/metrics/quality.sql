@@ -29,11 +29,11 @@ group by file, rule
 order by rows_rejected desc, file, rule;
 
 -- name: quality_rejected_rows
--- The first 200 rejected rows: file, row, column, rule and message (no identifiers).
+-- The first 100 rejected rows: file, row, column, rule and message (no identifiers).
 select file, row, "column", rule, message
 from rejected_rows
 order by file, row, "column"
-limit 200;
+limit 100;
 
 -- name: quality_source_status
 -- Source files the last load expected, and whether each was supplied.
