@@ -8,7 +8,6 @@ without the page re-rendering on every change.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
@@ -31,12 +30,6 @@ ATTRIBUTION = (
     "Government, OGL v3.0."
 )
 SYNTHETIC_BANNER = "Synthetic demonstration data on Wolverhampton's real geography: not real children."
-
-
-def financial_year_of(day: dt.date) -> tuple[dt.date, dt.date]:
-    from dashboard.filters import financial_year
-
-    return financial_year(day)
 
 
 def navigation(query: str) -> html.Nav:

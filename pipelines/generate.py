@@ -17,7 +17,7 @@ import functools
 import shutil
 import sys
 import warnings
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np

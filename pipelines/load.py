@@ -29,7 +29,7 @@ from pipelines.config import Settings
 from pipelines.degrade import Geography, Pseudonymiser, degrade, load_or_create_key
 from pipelines.read import RawFile, SourceFileError, find_source_files, read_source_file
 from pipelines.schema import (
-    ETHNICITY_GROUPS, POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_MISSING, SSDA903_TABLES, TABLES,
+    ETHNICITY_GROUPS, POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_TABLES, TABLES,
     TABLES_BY_NAME, staging_ddl,
 )
 from pipelines.validate import REJECTION_COLUMNS, Validated, validate

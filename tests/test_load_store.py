@@ -16,7 +16,7 @@ import pytest
 from pipelines import load as load_module
 from pipelines.config import Settings
 from pipelines.load import LoadError, load
-from sources import police, rhi, write_table
+from sources import police, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,6 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -246,7 +245,7 @@ def make_folder(folder: Path, seed: int) -> int:
     """Write a random SSDA903 folder; return its collection year."""
     rnd = random.Random(seed)
     year = rnd.choice([2023, 2024, 2025, 2026])
-    cs, ce = date(year - 1, 4, 1), date(year, 3, 31)
+    cs = date(year - 1, 4, 1)
     n_child = rnd.randint(3, 25 if seed % 5 else 120)
     children = [f"C{seed}_{i}" for i in range(n_child)]
     # case variants and blank children
