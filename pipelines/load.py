@@ -294,65 +294,70 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
     report.sources_missing = [t.path for t in TABLES if t.name not in found]
 
     with _exclusive(db_path):
-        steps = tqdm(total=6, desc="load", unit="step", disable=not progress)
-        raw_by_table: dict[str, list[RawFile]] = {}
-        validated: dict[int, Validated] = {}
-        try:
-            for table_name, paths in found.items():
-                table = TABLES_BY_NAME[table_name]
-                for path, year in paths:
-                    base = source_dir if path.is_relative_to(source_dir) else path.parent
-                    raw = read_source_file(path, table, base, settings.column_maps.get(table_name, {}), year)
-                    raw_by_table.setdefault(table_name, []).append(raw)
-                    validated[id(raw)] = validate(raw)
-        except SourceFileError as exc:
-            raise LoadError(str(exc), report) from exc
-        steps.update()
+        files_total = sum(len(paths) for paths in found.values())
+        steps = tqdm(total=files_total + 3, desc="load", unit="step", disable=not progress)
+        settings_maps = settings.column_maps
 
-        findings = _check_ssda903(raw_by_table, validated)
-        report.findings = findings
-        all_rejections = [v.rejections for v in validated.values() if len(v.rejections)]
-        report.rejections = (pd.concat(all_rejections, ignore_index=True) if all_rejections
-                             else pd.DataFrame(columns=REJECTION_COLUMNS))
-        steps.update()
-        if strict and len(report.rejections):
-            raise LoadError(f"--strict: {len(report.rejections):,} rows break a rule; nothing was loaded", report)
+        def read_and_validate(table_name: str, path: Path, year: str | None) -> tuple[RawFile, Validated]:
+            base = source_dir if path.is_relative_to(source_dir) else path.parent
+            try:
+                raw = read_source_file(path, TABLES_BY_NAME[table_name], base, settings_maps.get(table_name, {}),
+                                       year)
+            except SourceFileError as exc:
+                raise LoadError(str(exc), report) from exc
+            return raw, validate(raw)
 
-        pseudonymiser = Pseudonymiser(load_or_create_key(db_path))
-        geography = _geography(source_dir, settings)
+        # First the small tables others depend on: SSDA903 (the DfE rules read its tables
+        # together) and homes (police records are attributed to homes by postcode).
+        early: dict[str, list[tuple[RawFile, Validated]]] = {}
+        for table_name in [t.name for t in SSDA903_TABLES] + ["homes"]:
+            for path, year in found.get(table_name, []):
+                early.setdefault(table_name, []).append(read_and_validate(table_name, path, year))
+        report.findings = _check_ssda903(
+            {name: [raw for raw, _ in pairs] for name, pairs in early.items()},
+            {id(raw): checked for pairs in early.values() for raw, checked in pairs})
         homes_by_postcode: dict[str, str] = {}
-        for raw in raw_by_table.get("homes", []):
-            homes = validated[id(raw)].accepted
+        for _, checked in early.get("homes", []):
+            homes = checked.accepted
             postcodes = geocode.normalise_postcode(homes["postcode"].fillna(""))
             homes_by_postcode.update({p: u for p, u in zip(postcodes, homes["urn"]) if isinstance(p, str)})
 
-        stored: dict[str, list[pd.DataFrame]] = {}
-        for raw_list in raw_by_table.values():
-            for raw in raw_list:
-                checked = validated[id(raw)]
-                accepted = checked.accepted
-                year = None
-                if raw.collection_year:
-                    year = str(ssda903_rules.parse_collection_year(raw.collection_year))
-                frame, unknown = degrade(raw.table, accepted, pseudonymiser, geography, raw.label, year,
-                                         _extra_columns(checked, geography, homes_by_postcode))
-                stored.setdefault(raw.table.name, []).append(frame)
-                report.files.append(FileReport(
-                    file=raw.label, table=raw.table.name, collection_year=year, rows_read=len(checked.frame),
-                    rows_loaded=len(accepted), rows_rejected=int(checked.rejected.sum()),
-                    unknown_postcodes=unknown, sha256=raw.sha256))
-        steps.update()
-
+        pseudonymiser = Pseudonymiser(load_or_create_key(db_path))
+        geography = _geography(source_dir, settings)
         previous_log = _previous_load_log(db_path)
         new_path = db_path.with_name(db_path.name + ".new")
         for leftover in (new_path, new_path.with_name(new_path.name + ".wal")):
             leftover.unlink(missing_ok=True)
         con = duckdb.connect(str(new_path))
+        rejections: list[pd.DataFrame] = []
         try:
+            # Then every file in turn: read, validate, degrade, stage, and let it go, so
+            # memory holds one file at a time however large the folder.
             for table in TABLES:
                 con.execute(staging_ddl(table))
-                for frame in stored.get(table.name, []):
+                for index, (path, year) in enumerate(found.get(table.name, [])):
+                    raw, checked = (early[table.name][index] if table.name in early
+                                    else read_and_validate(table.name, path, year))
+                    collection_year = (str(ssda903_rules.parse_collection_year(raw.collection_year))
+                                       if raw.collection_year else None)
+                    accepted = checked.accepted
+                    frame, unknown = degrade(raw.table, accepted, pseudonymiser, geography, raw.label,
+                                             collection_year, _extra_columns(checked, geography, homes_by_postcode))
                     _write_frame(con, f"stg_{table.name}", frame)
+                    if len(checked.rejections):
+                        rejections.append(checked.rejections)
+                    report.files.append(FileReport(
+                        file=raw.label, table=raw.table.name, collection_year=collection_year,
+                        rows_read=len(checked.frame), rows_loaded=len(accepted),
+                        rows_rejected=int(checked.rejected.sum()), unknown_postcodes=unknown, sha256=raw.sha256))
+                    del raw, checked, accepted, frame
+                    steps.update()
+                early.pop(table.name, None)
+            report.rejections = (pd.concat(rejections, ignore_index=True) if rejections
+                                 else pd.DataFrame(columns=REJECTION_COLUMNS))
+            if strict and len(report.rejections):
+                raise LoadError(f"--strict: {len(report.rejections):,} rows break a rule; nothing was loaded",
+                                report)
             _write_reference_tables(con)
             _write_areas(con, geography, _geography_folder(source_dir))
             steps.update()
@@ -368,6 +373,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
         except BaseException:
             con.close()
             new_path.unlink(missing_ok=True)
+            new_path.with_name(new_path.name + ".wal").unlink(missing_ok=True)
             raise
         con.close()
         os.replace(new_path, db_path)
