@@ -24,7 +24,13 @@
       });
     });
   }
-  const observer = new MutationObserver(function () { repair(document); });
+  // Charts change the DOM often (hover, redraws): repair at most once per frame.
+  let scheduled = false;
+  const observer = new MutationObserver(function () {
+    if (scheduled) return;
+    scheduled = true;
+    window.requestAnimationFrame(function () { scheduled = false; repair(document); });
+  });
   function start() {
     repair(document);
     observer.observe(document.body, { childList: true, subtree: true, attributes: true,
