@@ -1,0 +1,87 @@
+"""`mfhc load` of a source folder against DuckDB alone reading the same CSV files.
+
+    .venv/bin/python bench/load.py --source data/bench/national [--db data/bench/national.duckdb]
+
+First times DuckDB reading every CSV the load reads (police_incidents.csv,
+return_interviews.csv, attendance.csv, children_missing_education.csv, child_xref.csv,
+homes.csv, ssda903/*/*.csv) into tables of an in-memory database with
+`read_csv(..., all_varchar=true)`: the floor for any load. Then runs `mfhc load` as a
+subprocess under `/usr/bin/time -v` and prints one markdown table row: episodes, rows
+read, raw read time, load wall time, rows read per second, peak RSS and load / raw read.
+Run on demand, not in CI; results go to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+TOP_LEVEL = ("police_incidents.csv", "return_interviews.csv", "attendance.csv",
+             "children_missing_education.csv", "child_xref.csv", "homes.csv")
+
+
+def source_csvs(source: Path) -> list[Path]:
+    files = [source / name for name in TOP_LEVEL if (source / name).exists()]
+    files += sorted(source.glob("ssda903/*.csv")) + sorted(source.glob("ssda903/*/*.csv"))
+    return files
+
+
+def raw_read(files: list[Path]) -> tuple[float, int]:
+    """Seconds for DuckDB alone to read every file into a table (all columns as text), and rows."""
+    con = duckdb.connect(":memory:")
+    con.execute("set preserve_insertion_order = false")
+    rows = 0
+    began = time.perf_counter()
+    for number, path in enumerate(files):
+        con.execute(f"create table t{number} as select * from read_csv(?, header = true, all_varchar = true)",
+                    [str(path)])
+    seconds = time.perf_counter() - began
+    for number in range(len(files)):
+        rows += con.execute(f"select count(*) from t{number}").fetchone()[0]
+    con.close()
+    return seconds, rows
+
+
+def timed_load(source: Path, db: Path) -> tuple[float, int, str]:
+    """Wall seconds, max RSS (KB) and output of `mfhc load` under /usr/bin/time -v."""
+    mfhc = Path(sys.executable).with_name("mfhc")
+    began = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", str(mfhc), "load", str(source), "--db", str(db)],
+                          capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        sys.exit(f"mfhc load failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    return wall, rss, done.stdout + done.stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--source", required=True, type=Path)
+    parser.add_argument("--db", type=Path, help="store to build (default: a temporary file, removed after)")
+    args = parser.parse_args()
+    files = source_csvs(args.source)
+    raw_seconds, rows = raw_read(files)
+    with tempfile.TemporaryDirectory() as scratch:
+        db = args.db or Path(scratch) / "bench.duckdb"
+        wall, rss, _ = timed_load(args.source, db)
+        con = duckdb.connect(str(db), read_only=True)
+        episodes = con.execute("select count(*) from fct_episode").fetchone()[0]
+        con.close()
+    print(f"source: {args.source}, {len(files)} CSV files, {sum(p.stat().st_size for p in files) / 1e6:,.0f} MB")
+    print("| episodes | rows read | raw read_csv s | load wall s | rows/s | peak RSS | load / raw read |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {episodes:,} | {rows:,} | {raw_seconds:.1f} | {wall:.1f} | {rows / wall:,.0f} "
+          f"| {rss / 1024 / 1024:.2f} GiB ({rss:,} KB) | {wall / raw_seconds:.1f}× |")
+
+
+if __name__ == "__main__":
+    main()
