@@ -34,6 +34,24 @@ class Settings:
     column_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     onspd_path: Path | None = None
     escalation: EscalationRule = EscalationRule()
+    # Users, board checklist answers and the audit log live here, outside the analytical
+    # store, so a load never touches them. Default: the store's folder.
+    state_dir: Path | None = None
+    # Single sign-on (OpenID Connect), e.g. Microsoft Entra ID; None: local accounts only.
+    oidc: dict | None = None
+    session_minutes: int = 480
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir) if self.state_dir else Path(self.db_path).parent
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.state_path / "audit.jsonl"
+
+    @property
+    def state_db_path(self) -> Path:
+        return self.state_path / "mfhc-state.sqlite"
 
 
 def normalise_header(name: str) -> str:
@@ -61,6 +79,9 @@ def load_settings(config_path: Path | None = None, db_path: Path | None = None) 
     escalation = raw.get("escalation") or {}
     onspd = geography.get("onspd")
     env_db = os.environ.get("MFHC_DB")
+    state = raw.get("state") or {}
+    state_dir = os.environ.get("MFHC_STATE_DIR") or state.get("dir")
+    auth = raw.get("auth") or {}
     return Settings(
         db_path=Path(db_path or env_db or raw.get("database", {}).get("path") or DEFAULT_DB),
         authority_name=authority.get("name", Settings.authority_name),
@@ -71,4 +92,7 @@ def load_settings(config_path: Path | None = None, db_path: Path | None = None) 
             episodes=int(escalation.get("episodes", EscalationRule.episodes)),
             days=int(escalation.get("days", EscalationRule.days)),
         ),
+        state_dir=Path(state_dir) if state_dir else None,
+        oidc=auth.get("oidc") or None,
+        session_minutes=int(auth.get("session_minutes", Settings.session_minutes)),
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from pipelines.store import run_named
+from pipelines.suppression import SMALL_COUNT, is_small, under_threshold
 
 COUNT_KEYS = (
     "episodes", "children", "repeat_children", "from_care_episodes", "high_risk_episodes",
@@ -35,8 +36,14 @@ def percent(numerator: int, denominator: int):
 NO_FILTERS = {"from_care": None, "age_band": None, "sex": None, "ethnicity_group": None, "risk_level": None}
 
 
-def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict | None = None) -> dict:
-    """The KPIs for episodes starting in the period; `filters` are the filter bar's (None: no filter)."""
+def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict | None = None,
+                 suppress: bool = False) -> dict:
+    """The KPIs for episodes starting in the period; `filters` are the filter bar's (None: no filter).
+
+    With `suppress`, small numbers are withheld as docs/metrics.md says: counts from 1 to 4
+    become "<5"; a percentage or ratio whose numerator or denominator is under 5, and the
+    median duration of fewer than 5 episodes, become null. The keys withheld are listed
+    under "suppressed"."""
     params = {**NO_FILTERS, **(filters or {}), "period_start": period_start, "period_end": period_end}
     row = run_named(con, "kpis", params).iloc[0]
     count = {k: int(row[k]) for k in row.index if k != "median_duration_hours"}
@@ -65,4 +72,30 @@ def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict 
         ordered[key] = kpis[key]
         if f"{key}_pct" in kpis:
             ordered[f"{key}_pct"] = kpis[f"{key}_pct"]
+    if suppress:
+        ordered = _suppressed(ordered, count)
     return ordered
+
+
+def _suppressed(kpis: dict, count: dict) -> dict:
+    out = dict(kpis)
+    withheld = []
+    denominators = {f"{key}_pct": (key, "returned_missing_episodes") for key in RHI_KEYS}
+    denominators["safe_and_well_done_pct"] = ("safe_and_well_done", "returned_missing_police_known")
+    denominators["episodes_per_child"] = ("episodes", "children")
+    for key, (numerator, denominator) in denominators.items():
+        if out[key] is not None and (under_threshold(count[numerator]) or under_threshold(count[denominator])):
+            out[key] = None
+            withheld.append(key)
+    if out["median_duration_hours"] is not None and under_threshold(count["episodes"]):
+        out["median_duration_hours"] = None
+        withheld.append("median_duration_hours")
+    for key in (*COUNT_KEYS, *RHI_KEYS, "safe_and_well_done"):
+        if is_small(out[key]):
+            out[key] = SMALL_COUNT
+            withheld.append(key)
+    out["episodes_by_category"] = {
+        k: SMALL_COUNT if is_small(v) else v for k, v in out["episodes_by_category"].items()}
+    withheld += [f"episodes_by_category.{k}" for k, v in out["episodes_by_category"].items() if v == SMALL_COUNT]
+    out["suppressed"] = withheld
+    return out
