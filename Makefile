@@ -6,7 +6,8 @@ DB ?= data/mfhc.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: install run demo test browser bench clean
+.PHONY: install run demo test system-packages bench clean
+SYSTEM_PACKAGES := chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 
 install: $(VENV)/.installed
 
@@ -22,13 +23,17 @@ demo: install
 run: demo
 	$(BIN)/mfhc serve --db $(DB) --host $(HOST) --port $(PORT)
 
-# Debian's headless Chromium for tests/browser (installed when missing and we are root; else they skip).
-browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	fi
+# Debian packages: headless Chromium (browser tests and the board pack's chart images), Pango
+# (WeasyPrint) and poppler-utils (the board pack's tests). Installed when missing and we are root.
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif [ -n "$$missing" ]; then echo "missing Debian packages (install as root): $$missing"; fi
 
-test: install browser
+run: system-packages
+
+test: install system-packages
 	$(BIN)/python -m pytest
 
 clean:

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
 
+from pipelines.spreadsheet import csv_text
+
 TOPOJSON_URL = "/assets/topojson/"
 GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": TOPOJSON_URL}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def chart_card(chart_id: str, title: str, description: str = "") -> html.Section:
@@ -60,22 +59,6 @@ def store_to_frame(store: dict | None) -> pd.DataFrame:
     if not store:
         return pd.DataFrame()
     return pd.DataFrame(store["data"], columns=store["columns"])
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    def fix(value):
-        if isinstance(value, str) and value.startswith(_FORMULA_START):
-            return "'" + value
-        return value
-
-    return frame.map(fix)
-
-
-def csv_text(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    neutralise_formulas(frame).to_csv(buffer, index=False)
-    return buffer.getvalue()
 
 
 def _cell_text(value) -> str:
