@@ -147,5 +147,102 @@ def serve(host: str, port: int, db: Path | None) -> None:
     app.run(host=host, port=port, debug=False)
 
 
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@main.group()
+def export() -> None:
+    """Statutory returns from the store."""
+
+
+@export.command("annex-a")
+@click.option("--as-at", "as_at", type=DATE, required=True, help="As-at date (YYYY-MM-DD); the 12 months end on it.")
+@click.option("--source", "source_dir", type=click.Path(path_type=Path), required=True,
+              help="The source folder the store was loaded from (its SSDA903 files name the children).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Excel workbook to write (.xlsx).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+def export_annex_a(as_at: dt.datetime, source_dir: Path, out: Path, db: Path | None) -> None:
+    """Ofsted Annex A, children in care: episodes missing and away in the 12 months to the
+    as-at date and the return interview after the last missing one, by LA child reference."""
+    from pipelines import annex_a, audit
+    from pipelines.reidentify import ReidentifyError
+    from pipelines.store import StoreMissing
+
+    if out.suffix.lower() != ".xlsx":
+        raise click.BadParameter("the workbook must end in .xlsx", param_hint="--out")
+    settings = _settings(db)
+    try:
+        result = annex_a.build(as_at.date(), source_dir, settings)
+    except (ReidentifyError, StoreMissing) as exc:
+        audit.record("export", user=_os_user(), what=f"annex-a as at {as_at.date().isoformat()}", where="cli",
+                     settings=settings, refused=str(exc))
+        click.echo(f"annex-a refused: {exc}", err=True)
+        click.echo(f"nothing was written to {out}", err=True)
+        sys.exit(1)
+    annex_a.write(result, out)
+    audit.record("export", user=_os_user(), what=f"annex-a as at {as_at.date().isoformat()}", where="cli",
+                 settings=settings, rows=len(result.children), unmatched=result.unmatched_count, file=out.name)
+    click.echo(f"wrote {out}: {len(result.children):,} children in care "
+               f"({result.window_start.isoformat()} to {result.as_at.isoformat()})")
+    if result.unmatched_count:
+        click.echo(f"  {result.unmatched_count:,} children of the store are not in the source folder's SSDA903 "
+                   f"files: listed by pseudonymised key on the sheet '{annex_a.UNMATCHED_SHEET}'", err=True)
+
+
+@main.command()
+@click.option("--source", "source_dir", type=click.Path(path_type=Path), required=True,
+              help="The source folder the store was loaded from.")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+@click.argument("keys", nargs=-1, required=True)
+def reidentify(source_dir: Path, db: Path | None, keys: tuple[str, ...]) -> None:
+    """(Admins) For each pseudonymised KEY (the 8 characters the dashboard shows, or the full key),
+    print the source file, row and reference it came from. Every use is audited (never the reference)."""
+    from pipelines import audit
+    from pipelines import reidentify as mechanism
+    from pipelines.degrade import Pseudonymiser
+    from pipelines.store import StoreMissing, read_only
+
+    try:
+        asked = mechanism.normalise_asked(list(keys))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEYS") from exc
+    settings = _settings(db)
+    what = ",".join(asked)
+    try:
+        pseudonymiser = Pseudonymiser(mechanism.load_key(settings.db_path))
+        with read_only(settings.db_path) as con:
+            children = mechanism.store_children(con)
+        occurrences = mechanism.source_occurrences(source_dir, settings, pseudonymiser, mechanism.all_tables())
+        mechanism.check_key(occurrences, children)
+    except (mechanism.ReidentifyError, StoreMissing) as exc:
+        audit.record("reidentify", user=_os_user(), what=what, where="cli", settings=settings, matched=0,
+                     refused=str(exc))
+        click.echo(f"reidentify refused: {exc}", err=True)
+        sys.exit(1)
+    results = mechanism.resolve(asked, occurrences)
+    matched = sum(r.status == "matched" for r in results)
+    audit.record("reidentify", user=_os_user(), what=what, where="cli", settings=settings, matched=matched,
+                 ambiguous=sum(r.status == "ambiguous" for r in results),
+                 not_found=sum(r.status == "not found" for r in results))
+    for result in results:
+        if result.status == "matched":
+            click.echo(f"{result.asked}: {result.occurrences['namespace'].iloc[0]} key {result.keys[0]}")
+            for row in result.occurrences.itertuples(index=False):
+                click.echo(f"  {row.file} row {row.row}, column {row.column}: {row.reference}")
+        elif result.status == "ambiguous":
+            click.echo(f"{result.asked}: ambiguous, {len(result.keys)} different references have keys starting "
+                       f"with it ({', '.join(result.keys)}); ask with a full key")
+        else:
+            click.echo(f"{result.asked}: not found in {source_dir.name}")
+
+
 if __name__ == "__main__":
     main()
