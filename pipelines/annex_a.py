@@ -114,7 +114,8 @@ def notes(result: AnnexA) -> pd.DataFrame:
         ("Period counted", f"{result.window_start.isoformat()} to {result.as_at.isoformat()} (both days included)"),
         ("Children listed", str(len(result.children))),
         ("Children in the store not found in the source folder",
-         f"{result.unmatched_count} (sheet '{UNMATCHED_SHEET}'; their references are not in the SSDA903 files given)"),
+         f"{result.unmatched_count} (listed by pseudonymised key on the sheet '{UNMATCHED_SHEET}': their "
+         "references are not in the SSDA903 files given)" if result.unmatched_count else "0"),
         ("'Missing' column", "episodes missing from care (police missing or absent, SSDA903 M) starting in the period"),
         ("'Absent' column", "episodes away from placement without authorisation (SSDA903 A) starting in the period"),
         ("Return Interview columns", "the child's last missing episode in the period; blank: no missing episode "

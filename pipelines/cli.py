@@ -220,7 +220,10 @@ def reidentify(source_dir: Path, db: Path | None, keys: tuple[str, ...]) -> None
         pseudonymiser = Pseudonymiser(mechanism.load_key(settings.db_path))
         with read_only(settings.db_path) as con:
             children = mechanism.store_children(con)
-        occurrences = mechanism.source_occurrences(source_dir, settings, pseudonymiser, mechanism.all_tables())
+        # Keep only the rows asked for and those the key check needs, whatever the folder's size.
+        occurrences = mechanism.source_occurrences(
+            source_dir, settings, pseudonymiser, mechanism.all_tables(),
+            keep=lambda part: part["key"].str.startswith(tuple(asked)) | part["key"].isin(children))
         mechanism.check_key(occurrences, children)
     except (mechanism.ReidentifyError, StoreMissing) as exc:
         audit.record("reidentify", user=_os_user(), what=what, where="cli", settings=settings, matched=0,

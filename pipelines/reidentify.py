@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -60,16 +61,19 @@ def pseudonymised_columns(table: Table) -> list[tuple[str, str]]:
 
 
 def source_occurrences(source_dir: Path, settings: Settings, pseudonymiser: Pseudonymiser,
-                       tables: tuple[Table, ...] = TABLES, prefixes: tuple[str, ...] = ()) -> pd.DataFrame:
+                       tables: tuple[Table, ...] = TABLES,
+                       keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> pd.DataFrame:
     """Every reference in the source folder's files of `tables`: namespace, key (the
     load's hash), file, row (the load report's numbering: the header is row 1), column
-    and the reference itself. With `prefixes`, only keys starting with one of them are
-    kept, so a large police file never sits in memory whole."""
+    and the reference itself. With `keep` (rows -> mask), only the rows it keeps are
+    returned, so a large police file never sits in memory whole; `attrs["child_references"]`
+    still counts every child and person reference read, for `check_key`."""
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise ReidentifyError(f"{source_dir}: no such source folder")
     found = find_source_files(source_dir)
     parts: list[pd.DataFrame] = []
+    child_references = 0
     for table in tables:
         columns = pseudonymised_columns(table)
         if not columns:
@@ -89,12 +93,15 @@ def source_occurrences(source_dir: Path, settings: Settings, pseudonymiser: Pseu
                     "namespace": namespace, "key": keys, "file": raw.label,
                     "row": present.index.to_numpy() + 2, "column": column, "reference": present,
                 })
-                if prefixes:
-                    part = part[part["key"].str.startswith(prefixes)]
+                if namespace in CHILD_NAMESPACES:
+                    child_references += len(part)
+                if keep is not None:
+                    part = part[keep(part).to_numpy(dtype=bool)]
                 parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=OCCURRENCE_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[OCCURRENCE_COLUMNS]
+    frame = (pd.concat(parts, ignore_index=True)[OCCURRENCE_COLUMNS] if parts
+             else pd.DataFrame(columns=OCCURRENCE_COLUMNS))
+    frame.attrs["child_references"] = child_references
+    return frame
 
 
 def ssda903_files_present(source_dir: Path) -> bool:
@@ -111,12 +118,13 @@ def check_key(occurrences: pd.DataFrame, children: set[str]) -> int:
     refuses when none is (the usual sign of a wrong key)."""
     child_keys = set(occurrences.loc[occurrences["namespace"].isin(CHILD_NAMESPACES), "key"])
     matched = len(child_keys & children)
-    if child_keys and children and not matched:
+    read = occurrences.attrs.get("child_references", len(child_keys))
+    if read and children and not matched:
         raise ReidentifyError(
             "none of the source folder's child references hashes to a child of the store: "
             "the key is not the one the store was loaded with (or the folder is another "
             "authority's); nothing was re-identified")
-    if not child_keys:
+    if not read:
         raise ReidentifyError("the source folder holds no child reference to re-identify from")
     return matched
 

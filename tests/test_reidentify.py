@@ -148,3 +148,15 @@ def test_key_file_beside_the_store_is_used(loaded, monkeypatch):
 def test_malformed_keys_are_usage_errors(loaded, bad):
     source, settings = loaded
     assert run("reidentify", "--source", source, "--db", settings.db_path, bad).exit_code == 2
+
+
+def test_only_the_rows_asked_for_are_kept_in_memory(loaded):
+    source, settings = loaded
+    wanted = child_key("LA-001")
+    occurrences = reidentify.source_occurrences(source, settings, Pseudonymiser(KEY), reidentify.all_tables(),
+                                                keep=lambda part: part["key"] == wanted)
+    assert set(occurrences["reference"]) == {"LA-001"} and len(occurrences) == 4
+    # The key check still knows how many child and person references the folder held:
+    # header 3, missing 1, police person_ref 2 and la_child_ref 1, interview child_ref 1.
+    assert occurrences.attrs["child_references"] == 8
+    assert reidentify.check_key(occurrences, {wanted}) == 1
