@@ -128,6 +128,44 @@ def kpis(period_from: dt.datetime, period_to: dt.datetime, db: Path | None, as_j
 
 
 @main.command()
+@click.option("--from", "period_from", type=DATE, required=True, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "period_to", type=DATE, required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="PDF file to write.")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
+@click.option("--show-small-numbers", is_flag=True,
+              help="Print counts of 1 to 4 and the rates built on them (managers only: do not circulate).")
+def report(period_from: dt.datetime, period_to: dt.datetime, out: Path, db: Path | None,
+           show_small_numbers: bool) -> None:
+    """The board pack: an A4 PDF of the period's figures, charts, narrative, data quality,
+    glossary and board checklist. Small numbers are suppressed unless --show-small-numbers."""
+    import os
+
+    from pipelines.board_pack import build_board_pack, close_renderer
+    from pipelines.store import StoreMissing
+
+    if period_from > period_to:
+        raise click.BadParameter("--from is after --to", param_hint="--from/--to")
+    if not out.parent.is_dir():
+        click.echo(f"{out.parent}: no such folder; nothing was written", err=True)
+        sys.exit(1)
+    settings = _settings(db)
+    try:
+        pdf = build_board_pack(settings, period_from.date(), period_to.date(), suppress=not show_small_numbers,
+                               produced_by=_os_user(), where="cli")
+    except StoreMissing as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    finally:
+        close_renderer()
+    partial = out.with_name(out.name + ".part")
+    partial.write_bytes(pdf)
+    os.replace(partial, out)
+    click.echo(f"wrote {out} ({len(pdf) // 1024:,} KB; small numbers "
+               f"{'shown' if show_small_numbers else 'suppressed'})")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Database file.")
