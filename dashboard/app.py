@@ -17,7 +17,7 @@ import flask
 from dash import ALL, Dash, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import components  # noqa: F401  (registers the table and CSV callbacks)
-from dashboard import data
+from dashboard import access, auth, data
 from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
 from pipelines.store import StoreMissing
 
@@ -32,8 +32,10 @@ ATTRIBUTION = (
 SYNTHETIC_BANNER = "Synthetic demonstration data on Wolverhampton's real geography: not real children."
 
 
-def navigation(query: str) -> html.Nav:
-    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+def navigation(query: str, role: str | None = None) -> html.Nav:
+    """The pages this role may open (a page registered with `roles=` is for those roles only)."""
+    pages = sorted((p for p in dash.page_registry.values() if role in p.get("roles", access.ROLES)),
+                   key=lambda p: p.get("order", 99))
     return html.Nav(html.Ul([
         html.Li(dcc.Link(page["name"], href=page["relative_path"] + query,
                          id={"type": "nav-link", "path": page["relative_path"]}))
@@ -52,6 +54,7 @@ def shell(query_args: dict) -> html.Div:
                                  "`mfhc load`; the previous figures are not shown.")], id="main")
     filters = Filters.from_query(query_args, Filters.default(facts["last"]))
     query = filters.to_query()
+    who = data.viewer()
     return html.Div([
         html.A("Skip to content", href="#main", className="skip-link"),
         html.Div(SYNTHETIC_BANNER, className="banner", role="status") if facts["synthetic"] else None,
@@ -60,21 +63,34 @@ def shell(query_args: dict) -> html.Div:
                 html.Span("mfhc", className="brand"),
                 html.Span("Children missing from home and care", className="brand-sub"),
             ], className="brand-block"),
-            html.Button("Presentation mode", id="presentation-toggle", n_clicks=0, className="button secondary",
-                        **{"aria-pressed": "false"}),
+            html.Div([
+                html.Span([f"Signed in as {who.name} ", html.Span(f"({access.ROLE_LABELS.get(who.role, who.role)})",
+                                                               className="role")], className="signed-in"),
+                html.A("Sign out", href="/logout", className="sign-out"),
+                html.Button("Presentation mode", id="presentation-toggle", n_clicks=0,
+                            className="button secondary", **{"aria-pressed": "false"}),
+            ], className="header-actions"),
         ], className="site-header"),
-        navigation(query),
-        filter_bar(filters, facts["first"], facts["last"]),
+        navigation(query, who.role),
+        filter_bar(filters, facts["first"], facts["last"], access.may_show_small_numbers(who.role)),
         html.P(f"Data loaded {facts['loaded_at']}; episodes from {facts['first']} to {facts['last']}.",
                className="data-note"),
         html.Main(dash.page_container, id="main", tabIndex="-1"),
         html.Footer([html.P(ATTRIBUTION)], className="attribution"),
         dcc.Store(id="url-sync"),
+        dcc.Store(id="page-view"),
         dcc.Location(id="url", refresh=False),
     ], id="shell")
 
 
 def layout() -> html.Div:
+    """The shell for the signed-in viewer. Dash also builds the layout once at its first-request
+    setup, which may be a request without a session (the sign-in page): then only the page
+    container (no data)."""
+    try:
+        data.viewer()
+    except access.AccessDenied:
+        return html.Div(html.Main(dash.page_container, id="main"), id="shell")
     args = dict(flask.request.args) if flask.has_request_context() else {}
     return shell(args)
 
@@ -88,6 +104,7 @@ def layout() -> html.Div:
     Output("filter-sex", "value"),
     Output("filter-ethnicity", "value"),
     Output("filter-risk", "value"),
+    Output("filter-small", "value"),
     Input("url", "search"),
     State("filter-period", "options"),
     prevent_initial_call="initial_duplicate",
@@ -97,12 +114,12 @@ def _filters_from_url(search, period_options):
     URL once the page is in the browser (and again when a link changes it)."""
     filters = Filters.from_query(search or "", Filters.default(None))
     if not search or "from=" not in search:
-        return (dash.no_update,) * 8
+        return (dash.no_update,) * 9
     period = f"{filters.period_start}_{filters.period_end}"
     known = {option["value"] for option in period_options or []}
     return (period if period in known else "custom", filters.period_start.isoformat(),
             filters.period_end.isoformat(), filters.care, filters.age_band, filters.sex,
-            filters.ethnicity_group, filters.risk_level)
+            filters.ethnicity_group, filters.risk_level, ["show"] if filters.show_small else [])
 
 
 @callback(
@@ -134,7 +151,7 @@ def _nav_links(*values):
 
 clientside_callback(
     """
-    function(start, end, care, age, sex, ethnicity, risk) {
+    function(start, end, care, age, sex, ethnicity, risk, small) {
         const params = new URLSearchParams();
         if (start) params.set('from', String(start).slice(0, 10));
         if (end) params.set('to', String(end).slice(0, 10));
@@ -143,6 +160,7 @@ clientside_callback(
         if (sex) params.set('sex', sex);
         if (ethnicity) params.set('ethnicity', ethnicity);
         if (risk) params.set('risk', risk);
+        if (small && small.indexOf('show') >= 0) params.set('small', 'show');
         const query = '?' + params.toString();
         if (window.location.search !== query) {
             window.history.replaceState(window.history.state, '', window.location.pathname + query);
@@ -153,6 +171,14 @@ clientside_callback(
     Output("url-sync", "data"),
     *FILTER_INPUTS,
 )
+
+
+@callback(Output("page-view", "data"), Input("url", "pathname"))
+def _page_view(pathname):
+    """Every page view goes to the audit log (the first load and each move between pages)."""
+    if flask.has_request_context() and pathname:
+        auth.record("page_view", what=str(pathname)[:200])
+    return str(pathname)[:200] if pathname else None
 
 
 def create_app(db_path: Path | None = None) -> Dash:
@@ -170,6 +196,7 @@ def create_app(db_path: Path | None = None) -> Dash:
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     app.layout = layout
     app.server.teardown_appcontext(data.close_request_connection)
+    auth.install(app)
     return app
 
 

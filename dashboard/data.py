@@ -1,32 +1,59 @@
-"""The dashboard's only way to the data: named queries on a short-lived read-only connection.
+"""The dashboard's only way to the data: named queries on a short-lived read-only
+connection, checked against the viewer's role and suppressed as the role requires.
 
-A load swaps a new store file in with `os.replace`; every call here opens the current
-file, so the app picks up a new load without a restart and never mixes two stores in
-one query.
+A load swaps a new store file in with `os.replace`; every request opens the current file,
+so the app picks up a new load without a restart and never mixes two stores in one
+response. Aggregate results are cached on disk (shared by gunicorn workers) under the
+store's version, so a new load invalidates them by construction; record-level results
+are never cached.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import hashlib
 import os
+import pickle
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import flask
 import pandas as pd
 
+from dashboard import access
+from dashboard.access import RECORD, AccessDenied, Aggregate
 from dashboard.filters import Filters
 from pipelines.config import load_settings
 from pipelines.kpis import compute_kpis
-from pipelines.store import StoreMissing, read_only, run_named
+from pipelines.store import StoreMissing, run_named
+from pipelines.suppression import suppress_frame
 
 _db_path: Path | None = None
+_cache = None
+
+
+class StoreChanged(Exception):
+    """A load was swapped in during this request: the request is answered again, whole."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str
+    role: str
+    local: bool = False      # in-process use (tests, benchmarks, the command line): no session
+
+
+LOCAL_VIEWER = Viewer("local", "admin", local=True)
+_viewer: contextvars.ContextVar[Viewer] = contextvars.ContextVar("mfhc_viewer", default=LOCAL_VIEWER)
 
 
 def configure(db_path: Path | None) -> None:
-    global _db_path
+    global _db_path, _cache
     _db_path = Path(db_path) if db_path else None
+    _cache = None
 
 
 def db_path() -> Path:
@@ -35,43 +62,150 @@ def db_path() -> Path:
     return Path(os.environ.get("MFHC_DB") or load_settings().db_path)
 
 
+def viewer() -> Viewer:
+    """Who is asking: the signed-in user of this request (set by dashboard.auth), else the
+    in-process viewer. A request without a signed-in user gets nothing."""
+    if flask.has_request_context():
+        user = getattr(flask.g, "mfhc_user", None)
+        if user is None:
+            raise AccessDenied("no signed-in user")
+        return user
+    return _viewer.get()
+
+
+@contextmanager
+def acting_as(role: str, name: str = "test"):
+    """In-process use as a given role (tests, the board pack)."""
+    token = _viewer.set(Viewer(name, role))
+    try:
+        yield
+    finally:
+        _viewer.reset(token)
+
+
+def suppressing(filters: Filters | None) -> bool:
+    """Small numbers are suppressed for the board always; for the others unless they chose
+    to show them (the filter bar's "show small numbers", honoured only for their roles)."""
+    who = viewer()
+    if not access.may_show_small_numbers(who.role):
+        return True
+    if who.local:
+        return False
+    return not (filters is not None and filters.show_small)
+
+
+def _store_version(path: Path) -> tuple:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise StoreMissing(f"{path}: no store yet; run `mfhc load DIR` or `mfhc demo`") from None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def _open(path: Path, expected: tuple | None):
+    """A read-only connection to the file whose version is `expected` (None: any)."""
+    for _ in range(3):
+        before = _store_version(path)
+        con = duckdb.connect(str(path), read_only=True)
+        if _store_version(path) == before and (expected is None or before == expected):
+            return con, before
+        con.close()
+        if expected is not None and before != expected:
+            raise StoreChanged(f"{path} was replaced during the request")
+    raise StoreChanged(f"{path} keeps changing")
+
+
 @contextmanager
 def connection():
-    """One read-only connection per HTTP request (opening the store costs ~20 ms), closed when
-    the request ends: every query of one response reads the same store file, so a load
-    swapped in meanwhile never mixes old and new figures in one response. Outside a
-    request (tests, benchmarks), a connection per call."""
+    """One read-only connection per HTTP request, opened at the first query that needs it and
+    closed when the request ends; every figure of one response comes from the same store
+    version (cached ones included). Outside a request, a connection per call."""
     if flask.has_request_context():
         con = getattr(flask.g, "mfhc_store", None)
         if con is None:
-            path = db_path()
-            if not path.exists():
-                raise StoreMissing(f"{path}: no store yet; run `mfhc load DIR` or `mfhc demo`")
-            con = flask.g.mfhc_store = duckdb.connect(str(path), read_only=True)
+            con, version = _open(db_path(), getattr(flask.g, "mfhc_store_version", None))
+            flask.g.mfhc_store = con
+            flask.g.mfhc_store_version = version
         yield con
         return
-    with read_only(db_path()) as con:
+    con, _ = _open(db_path(), None)
+    try:
         yield con
+    finally:
+        con.close()
+
+
+def store_version() -> tuple:
+    if flask.has_request_context():
+        version = getattr(flask.g, "mfhc_store_version", None)
+        if version is None:
+            version = flask.g.mfhc_store_version = _store_version(db_path())
+        return version
+    return _store_version(db_path())
 
 
 def close_request_connection(_error=None) -> None:
     con = flask.g.pop("mfhc_store", None)
+    flask.g.pop("mfhc_store_version", None)
     if con is not None:
         con.close()
 
 
+def _result_cache():
+    """Aggregates cached on disk beside the application state (mode 600), shared by workers."""
+    global _cache
+    if _cache is None and os.environ.get("MFHC_CACHE", "on") != "off":
+        from cachelib import FileSystemCache
+
+        directory = load_settings(db_path=db_path()).state_path / "cache"
+        _cache = FileSystemCache(str(directory), threshold=5000, default_timeout=0, mode=0o600)
+    return _cache
+
+
+def _run(name: str, params: dict, cacheable: bool) -> pd.DataFrame:
+    cache = _result_cache() if cacheable else None
+    key = None
+    if cache is not None:
+        version = store_version()
+        key = hashlib.sha256(pickle.dumps((str(db_path()), version, name, sorted(params.items(), key=str)))).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    with connection() as con:
+        frame = run_named(con, name, params)
+    if cache is not None:
+        cache.set(key, frame)
+    return frame
+
+
 def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
-    """A named query of queries/metrics/, with the filter bar's bound parameters."""
+    """A named query of queries/metrics/, with the filter bar's bound parameters, as the
+    viewer's role allows (AccessDenied otherwise) and suppressed as it requires."""
+    policy = access.check(name, viewer().role)
     params = filters.sql_params() if filters else {}
     params.update(extra)
-    with connection() as con:
-        return run_named(con, name, params)
+    frame = _run(name, params, cacheable=policy != RECORD)
+    if isinstance(policy, Aggregate) and (policy.counts or policy.shares) and suppressing(filters):
+        frame = suppress_frame(frame, policy.counts, policy.shares)
+    return frame
+
+
+def aggregate(name: str, filters: Filters, summarise, counts=(), shares=None, **extra) -> pd.DataFrame:
+    """An aggregate of a record-level query, for every role: the records stay here; only
+    `summarise(records)` leaves, suppressed like any aggregate."""
+    access.check("overview_monthly_trend", viewer().role)      # any signed-in role
+    params = {**filters.sql_params(), **extra}
+    frame = summarise(_run(name, params, cacheable=False))
+    if (counts or shares) and suppressing(filters):
+        frame = suppress_frame(frame, counts, shares)
+    return frame
 
 
 def kpis(filters: Filters, period_start: dt.date | None = None, period_end: dt.date | None = None) -> dict:
+    access.check("kpis", viewer().role)
     with connection() as con:
         return compute_kpis(con, period_start or filters.period_start, period_end or filters.period_end,
-                            filters.episode_filters())
+                            filters.episode_filters(), suppress=suppressing(filters))
 
 
 def store_facts() -> dict:

@@ -27,7 +27,9 @@ FILTER_INPUTS = [
     Input("filter-sex", "value"),
     Input("filter-ethnicity", "value"),
     Input("filter-risk", "value"),
+    Input("filter-small", "value"),
 ]
+SHOW_SMALL = "show"
 
 
 def financial_year(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -72,6 +74,8 @@ class Filters:
     sex: str | None = None
     ethnicity_group: str | None = None
     risk_level: str | None = None
+    # Small numbers shown (managers, analysts, admins only: the data layer ignores it for the board).
+    show_small: bool = False
 
     @classmethod
     def default(cls, last: dt.date | None) -> "Filters":
@@ -79,7 +83,8 @@ class Filters:
         return cls(start, end)
 
     @classmethod
-    def from_values(cls, start, end, care, age, sex, ethnicity, risk, fallback: "Filters") -> "Filters":
+    def from_values(cls, start, end, care, age, sex, ethnicity, risk, small=None, *,
+                    fallback: "Filters") -> "Filters":
         """From the controls' values; anything unknown falls back, so a crafted value matches nothing odd."""
         def day(text, default):
             try:
@@ -97,6 +102,7 @@ class Filters:
             sex if sex in SEXES else None,
             ethnicity if ethnicity in ETHNICITY_GROUPS else None,
             risk if risk in RISK_LEVELS else None,
+            small == SHOW_SMALL or (isinstance(small, list) and SHOW_SMALL in small),
         )
 
     @classmethod
@@ -104,7 +110,8 @@ class Filters:
         if isinstance(query, str):
             query = {k: v[0] for k, v in parse_qs(query.lstrip("?")).items()}
         return cls.from_values(query.get("from"), query.get("to"), query.get("care"), query.get("age"),
-                               query.get("sex"), query.get("ethnicity"), query.get("risk"), fallback)
+                               query.get("sex"), query.get("ethnicity"), query.get("risk"), query.get("small"),
+                               fallback=fallback)
 
     def to_query(self) -> str:
         pairs = {"from": self.period_start.isoformat(), "to": self.period_end.isoformat()}
@@ -114,6 +121,8 @@ class Filters:
                            ("risk", self.risk_level)):
             if value:
                 pairs[key] = value
+        if self.show_small:
+            pairs["small"] = SHOW_SMALL
         return "?" + urlencode(pairs)
 
     def episode_filters(self) -> dict:
@@ -163,7 +172,19 @@ def _labelled(label: str, control) -> html.Div:
     return html.Div([html.Label(label, htmlFor=control.id), control], className="filter")
 
 
-def filter_bar(filters: Filters, first: dt.date | None, last: dt.date | None) -> html.Form:
+def small_numbers_control(filters: Filters, may_show: bool) -> html.Div:
+    """Managers, analysts and admins may show small numbers; the board sees the rule."""
+    if not may_show:
+        return html.Div([
+            dcc.Checklist(id="filter-small", options=[], value=[], style={"display": "none"}),
+            html.P("Counts from 1 to 4 are shown as <5.", className="filter-note"),
+        ], className="filter")
+    return html.Div(dcc.Checklist(
+        id="filter-small", options=[{"label": "Show small numbers (1–4)", "value": SHOW_SMALL}],
+        value=[SHOW_SMALL] if filters.show_small else [], className="filter-checkbox"), className="filter")
+
+
+def filter_bar(filters: Filters, first: dt.date | None, last: dt.date | None, may_show_small: bool = False) -> html.Form:
     options = period_options(first, last) if first and last else []
     current = f"{filters.period_start}_{filters.period_end}"
     values = {o["value"] for o in options}
@@ -188,4 +209,5 @@ def filter_bar(filters: Filters, first: dt.date | None, last: dt.date | None) ->
         _labelled("Risk level", dcc.Dropdown(
             id="filter-risk", options=[{"label": r.replace("_", " "), "value": r} for r in RISK_LEVELS],
             value=filters.risk_level, placeholder="All")),
+        small_numbers_control(filters, may_show_small),
     ], className="filter-bar", role="search", **{"aria-label": "Filters"})

@@ -56,17 +56,17 @@ def suppress_frame(frame: pd.DataFrame, counts=(), shares: dict | None = None) -
     """A copy of `frame` with small counts and the ratios built on small numbers blanked.
 
     `counts`: columns holding counts of episodes or children. `shares`: {ratio column:
-    (numerator column, denominator column)}; either may also be a count column. The
-    numerators and denominators are judged before any count is blanked.
+    (the columns it is built on: numerator, denominator)}; the ratio is hidden when any of
+    them is under 5. They are judged before any count is blanked.
     """
     shares = shares or {}
     out = frame.copy()
     marked: dict[str, list[int]] = {}
-    for column, (numerator, denominator) in shares.items():
+    for column, parts in shares.items():
         if column not in out.columns:
             continue
         hide = pd.Series(False, index=out.index)
-        for part in (numerator, denominator):
+        for part in parts:
             if part in frame.columns:
                 hide |= frame[part].map(under_threshold).astype(bool)
         hide &= out[column].notna()
