@@ -179,6 +179,13 @@ def serve(host: str, port: int, db: Path | None) -> None:
         ctx = click.get_current_context()
         ctx.invoke(demo, db=settings.db_path)
     os.environ["MFHC_DB"] = str(settings.db_path)
+    from pipelines.cli_admin import ensure_first_admin
+
+    password = ensure_first_admin(settings)
+    if password:
+        click.echo(f"No accounts yet: created user 'admin' with password {password}\n"
+                   "Sign in with it, then add people with `mfhc users add NAME --role ROLE` and change it "
+                   "with `mfhc users passwd admin`.", err=True)
     from dashboard.app import create_app
 
     app = create_app(settings.db_path)
@@ -284,6 +291,8 @@ def reidentify(source_dir: Path, db: Path | None, keys: tuple[str, ...]) -> None
         else:
             click.echo(f"{result.asked}: not found in {source_dir.name}")
 
+
+from pipelines import cli_admin  # noqa: E402,F401  (registers `users` and `audit`)
 
 if __name__ == "__main__":
     main()
