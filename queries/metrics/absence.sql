@@ -4,63 +4,45 @@
 -- all pupils in the attendance file for the same terms. Per pupil and term the sessions
 -- are summed over schools; a pupil is persistently absent at 10% or more of possible
 -- sessions, severely at 50% or more. The overall rate sums sessions over pupils.
+-- Sessions per child and term and per term for all pupils are summed at load
+-- (mart_child_attendance_term, mart_all_pupils_term).
 with episode_academic_year as (
-    select distinct child_id, academic_year(start_date) as academic_year
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    select distinct child_no, academic_year(start_date) as academic_year
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
 missing_pupil_term as (
     select
-        attendance.child_id as pupil,
+        attendance.child_no as pupil,
         attendance.academic_year,
         attendance.term,
-        sum(attendance.sess_possible)::bigint as possible,
-        sum(attendance.sess_authorised + attendance.sess_unauthorised)::bigint as absent
-    from fct_attendance as attendance
+        attendance.possible,
+        attendance.absent
+    from mart_child_attendance_term as attendance
     join episode_academic_year as episode
-        on episode.child_id = attendance.child_id and episode.academic_year = attendance.academic_year
-    group by all
+        on episode.child_no = attendance.child_no and episode.academic_year = attendance.academic_year
 ),
 
--- One row per attendance record: a UPN linked to two children would repeat its rows.
-attendance_row as (
-    select distinct
-        upn_key, academic_year, term, school_urn, sess_possible, sess_authorised, sess_unauthorised
-    from fct_attendance
-    where academic_year in (select academic_year from episode_academic_year)
-),
-
-all_pupil_term as (
-    select
-        upn_key as pupil,
-        academic_year,
-        term,
-        sum(sess_possible)::bigint as possible,
-        sum(sess_authorised + sess_unauthorised)::bigint as absent
-    from attendance_row
-    group by all
-),
-
-both_groups as (
-    select 'Children who went missing' as pupil_group, 1 as group_order, * from missing_pupil_term
-    union all
-    select 'All pupils' as pupil_group, 2 as group_order, * from all_pupil_term
-),
-
-by_term as (
+missing_by_term as (
     select
         academic_year,
         term,
-        pupil_group,
-        group_order,
         count(*) as pupils,
         sum(possible)::bigint as sessions_possible,
         sum(absent)::bigint as sessions_absent,
         count(*) filter (where 10 * absent >= possible) as persistent_pupils,
         count(*) filter (where 2 * absent >= possible) as severe_pupils
-    from both_groups
+    from missing_pupil_term
     where possible > 0
     group by all
+),
+
+by_term as (
+    select 'Children who went missing' as pupil_group, 1 as group_order, * from missing_by_term
+    union all
+    select 'All pupils' as pupil_group, 2 as group_order, *
+    from mart_all_pupils_term
+    where academic_year in (select academic_year from episode_academic_year)
 )
 
 select
@@ -83,22 +65,23 @@ order by academic_year, case term when 'autumn' then 1 when 'spring' then 2 else
 -- How many children with an episode in the filtered period can be followed into the
 -- attendance file: with a UPN link at all, and with attendance in their episodes' years.
 with episode_academic_year as (
-    select distinct child_id, academic_year(start_date) as academic_year
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    select distinct child_no, academic_year(start_date) as academic_year
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
 child as (
     select
-        child_id,
-        child_id in (select child_id from core_child_upn) as has_upn,
+        children.child_no,
+        key.child_id in (select child_id from core_child_upn) as has_upn,
         exists (
-            select 1 from fct_attendance as attendance
+            select 1 from mart_child_attendance_term as attendance
             join episode_academic_year as year_of_child
-                on year_of_child.child_id = attendance.child_id
+                on year_of_child.child_no = attendance.child_no
                 and year_of_child.academic_year = attendance.academic_year
-            where attendance.child_id = children.child_id
+            where attendance.child_no = children.child_no
         ) as has_attendance
-    from (select distinct child_id from episode_academic_year) as children
+    from (select distinct child_no from episode_academic_year) as children
+    join mart_child_key as key using (child_no)
 )
 
 select
@@ -119,8 +102,9 @@ with cme_child as (
 ),
 
 went_missing as (
-    select distinct child_id
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    select distinct key.child_id
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level) as episode
+    join mart_child_key as key using (child_no)
 )
 
 select

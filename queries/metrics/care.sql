@@ -5,7 +5,7 @@ select
     date_trunc('month', start_date)::date as month,
     case when from_care then 'From care' else 'From home' end as source,
     count(*) as episodes
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 group by all
 order by month, source;
 
@@ -14,7 +14,7 @@ order by month, source;
 -- the month's from-care episodes that were 'away' episodes.
 with episode as (
     select date_trunc('month', start_date)::date as month, category, from_care
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
 by_month as (
@@ -56,7 +56,7 @@ placement as (
         distance_band,
         greatest(start_date, $period_start::date) as first_day,
         least(
-            coalesce(end_date, (select max(start_date) from fct_episode), start_date), $period_end::date
+            coalesce(end_date, (select max(start_date) from mart_episode), start_date), $period_end::date
         ) as last_day
     from fct_placement
 ),
@@ -70,10 +70,10 @@ placement_days as (
 
 episode as (
     select
-        distance_band(placement_distance_miles) as distance_band,
+        distance_band,
         count(*) as episodes
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-    where from_care and placement_type is not null
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where from_care and placement_known
     group by all
 )
 
@@ -94,8 +94,8 @@ order by band.band_order;
 select
     placing_la_code,
     count(*) as episodes,
-    count(distinct child_id) as children
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    count(distinct child_no) as children
+from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 where police_known and placing_la_code is not null and placing_la_code <> $authority_code
 group by placing_la_code
 order by episodes desc, placing_la_code;
@@ -106,22 +106,23 @@ order by episodes desc, placing_la_code;
 -- Date-only SSDA903 episodes start at midnight of MIS_START. Keys shortened to 8
 -- characters: a pseudonymised list for analysts.
 with first_looked_after as (
-    select child_id, min(start_date) as first_decom
-    from fct_placement
-    where child_id in (select child_id from dim_child where uasc)
-    group by child_id
+    select key.child_no, key.child_id, min(placement.start_date) as first_decom
+    from fct_placement as placement
+    join mart_child_key as key using (child_id)
+    where placement.child_id in (select child_id from dim_child where uasc)
+    group by key.child_no, key.child_id
 ),
 
 episode as (
     select
-        episode.child_id,
+        first_looked_after.child_id,
         first_looked_after.first_decom,
         coalesce(episode.start_at, episode.start_date::timestamp) as episode_start,
         date_diff('minute', first_looked_after.first_decom::timestamp,
                   coalesce(episode.start_at, episode.start_date::timestamp)) / 60.0 as hours_after
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
         as episode
-    join first_looked_after using (child_id)
+    join first_looked_after using (child_no)
 )
 
 select

@@ -5,7 +5,7 @@
 -- runs to the period end or the store's last episode date, whichever is earlier. The
 -- denominator counts every child placed at the home: the filter bar selects episodes only.
 with store as (
-    select max(start_date) as last_episode_date from fct_episode
+    select max(start_date) as last_episode_date from mart_episode
 ),
 
 placement_days as (
@@ -26,15 +26,13 @@ episodes as (
     select
         home_urn,
         count(*) as episodes,
-        count(distinct child_id) as children,
+        count(distinct child_no) as children,
         -- Attributed through the police record only (the child is not in this authority's
         -- SSDA903 return, e.g. placed here by another authority): no placement days behind them.
-        count(*) filter (where not coalesce(child.known_to_ssda903, false)) as episodes_child_not_in_ssda903
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-        as episode
-    left join dim_child as child using (child_id)
-    where episode.home_urn is not null
-    group by episode.home_urn
+        count(*) filter (where not child_known_to_ssda903) as episodes_child_not_in_ssda903
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where home_urn is not null
+    group by home_urn
 ),
 
 homes as (
@@ -73,8 +71,8 @@ episodes as (
     select
         date_trunc('month', start_date)::date as month,
         count(*) as episodes,
-        count(distinct child_id) as children
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+        count(distinct child_no) as children
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where home_urn = $home_urn
     group by 1
 )
@@ -92,7 +90,7 @@ order by months.month;
 -- hour of day. SSDA903-only episodes have no time: one row with null day and hour counts them.
 with home_episodes as (
     select start_at, police_known
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where home_urn = $home_urn
 )
 

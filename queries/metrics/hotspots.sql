@@ -13,7 +13,7 @@ with wards as (
 
 episodes as (
     select case when $place = 'found' then found_ward else missing_from_ward end as ward
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where police_known
 ),
 
@@ -86,7 +86,7 @@ with episodes as (
         police_known,
         case when $place = 'found' then found_ward else missing_from_ward end as ward,
         case when $place = 'found' then found_la else missing_from_la end as la
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
 wards as (
@@ -114,7 +114,7 @@ select
     found_grid_n as grid_n,
     found_ward as ward,
     count(*) as episodes
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 where police_known and found_grid_e is not null and found_grid_n is not null
 group by all
 order by grid_e, grid_n, ward;

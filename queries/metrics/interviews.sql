@@ -4,7 +4,7 @@
 -- 72 hours of the return. Percentages 1 decimal, NULL with no returned episodes.
 with returned as (
     select *
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where returned_missing
 )
 
@@ -26,47 +26,15 @@ order by 1;
 -- episodes with no offer are one row, 'No interview offered'; an offer without a
 -- provider is 'Provider not recorded'. A provider with fewer than 5 episodes shows no
 -- rate (small numbers).
-with returned as (
-    select episode_id, rhi_offered_within_72h, rhi_completed_within_72h
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+-- (The attribution depends on the episode's linked RHIs only: mart_episode.rhi_provider,
+-- built at load.)
+with attributed as (
+    select
+        rhi_offered_within_72h,
+        rhi_completed_within_72h,
+        coalesce(rhi_provider, 'No interview offered') as provider
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where returned_missing
-),
-
-linked as (
-    select
-        link.episode_id,
-        interview.rhi_key,
-        interview.outcome,
-        interview.offered_at,
-        interview.completed_at,
-        coalesce(nullif(trim(interview.provider), ''), 'Provider not recorded') as provider
-    from core_rhi_episode as link
-    join returned using (episode_id)
-    join core_return_interview as interview using (rhi_key)
-    where interview.outcome <> 'not_offered'
-),
-
-ranked as (
-    select
-        episode_id,
-        provider,
-        row_number() over (
-            partition by episode_id
-            order by
-                (outcome = 'completed') desc,
-                case when outcome = 'completed' then completed_at end nulls last,
-                offered_at nulls last,
-                rhi_key
-        ) as rank_in_episode
-    from linked
-),
-
-attributed as (
-    select
-        returned.*,
-        coalesce(ranked.provider, 'No interview offered') as provider
-    from returned
-    left join ranked on ranked.episode_id = returned.episode_id and ranked.rank_in_episode = 1
 )
 
 select
@@ -90,36 +58,27 @@ order by provider = 'No interview offered', rhi_completed_within_72h_pct desc nu
 -- (declined only) or all `no_contact` (no contact only). Of the distinct declined RHIs
 -- linked to the period's (filtered) episodes: those with parent_carer_consulted = Y (a
 -- blank counts as not consulted and is counted apart).
-with in_period as (
-    select episode_id, returned_missing
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-),
-
-episode_outcomes as (
-    select
-        link.episode_id,
-        bool_and(interview.outcome = 'declined') as declined_only,
-        bool_and(interview.outcome = 'no_contact') as no_contact_only
-    from core_rhi_episode as link
-    join in_period using (episode_id)
-    join core_return_interview as interview using (rhi_key)
-    where in_period.returned_missing
-    group by link.episode_id
+-- Per episode, whether its linked RHIs were all declined / all no contact is built at
+-- load (mart_episode); the declined RHIs are counted once each over their links
+-- (mart_rhi_link: one row per RHI and linked episode).
+with returned as (
+    select rhi_declined_only, rhi_no_contact_only
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where returned_missing
 ),
 
 declined as (
-    select distinct interview.rhi_key, interview.parent_carer_consulted
-    from core_rhi_episode as link
-    join in_period using (episode_id)
-    join core_return_interview as interview using (rhi_key)
-    where interview.outcome = 'declined'
+    select rhi_no, any_value(parent_carer_consulted) as parent_carer_consulted
+    from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where outcome = 'declined'
+    group by rhi_no
 ),
 
 counts as (
     select
-        (select count(*) from in_period where returned_missing) as returned_missing_episodes,
-        (select count(*) from episode_outcomes where declined_only) as declined_only,
-        (select count(*) from episode_outcomes where no_contact_only) as no_contact_only,
+        (select count(*) from returned) as returned_missing_episodes,
+        (select count(*) from returned where rhi_declined_only) as declined_only,
+        (select count(*) from returned where rhi_no_contact_only) as no_contact_only,
         (select count(*) from declined) as declined_rhis,
         (select count(*) from declined where parent_carer_consulted) as parent_carer_consulted,
         (select count(*) from declined where parent_carer_consulted is null) as consulted_not_recorded
@@ -136,16 +95,13 @@ from counts;
 -- Push/pull factors recorded on the distinct RHIs linked to the period's (filtered)
 -- episodes, of any category: how many RHIs name each factor.
 with interviews as (
-    select distinct interview.rhi_key, interview.push_pull_factors
-    from core_rhi_episode as link
-    join episodes_filtered(
-        $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
-    ) as episode using (episode_id)
-    join core_return_interview as interview using (rhi_key)
+    select rhi_no, any_value(push_pull_factors) as push_pull_factors
+    from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by rhi_no
 ),
 
 factors as (
-    select distinct rhi_key, unnest(push_pull_factors) as factor
+    select distinct rhi_no, unnest(push_pull_factors) as factor
     from interviews
 )
 
@@ -158,18 +114,15 @@ order by interviews desc, factor;
 -- Risks disclosed on the distinct RHIs linked to the period's (filtered) episodes: how
 -- many RHIs have each flag true. Every flag is returned, with zeros.
 with interviews as (
-    select distinct
-        interview.rhi_key,
-        interview.harm_disclosed,
-        interview.cse_risk,
-        interview.cce_risk,
-        interview.trafficking_risk,
-        interview.gang_risk
-    from core_rhi_episode as link
-    join episodes_filtered(
-        $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
-    ) as episode using (episode_id)
-    join core_return_interview as interview using (rhi_key)
+    select
+        rhi_no,
+        any_value(harm_disclosed) as harm_disclosed,
+        any_value(cse_risk) as cse_risk,
+        any_value(cce_risk) as cce_risk,
+        any_value(trafficking_risk) as trafficking_risk,
+        any_value(gang_risk) as gang_risk
+    from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by rhi_no
 )
 
 select *

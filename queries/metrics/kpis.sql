@@ -1,17 +1,18 @@
 -- name: kpis
 -- The board KPIs of docs/metrics.md for episodes starting in [$period_start, $period_end]
--- that match the filter bar (NULL filters: all episodes, as `mfhc kpis`).
+-- that match the filter bar (NULL filters: all episodes, as `mfhc kpis`). Read from the
+-- narrow, date-sorted mart_episode (children by their integer key).
 with in_period as (
     select *
-    from episodes_filtered(
+    from mart_episodes_filtered(
         $period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level
     )
 ),
 
 per_child as (
-    select child_id, count(*) as episodes
+    select child_no, count(*) as episodes
     from in_period
-    group by child_id
+    group by child_no
 )
 
 select
@@ -30,7 +31,7 @@ select
     count(*) filter (where returned_missing and rhi_completed) as rhi_completed,
     count(*) filter (where returned_missing and rhi_completed_within_72h) as rhi_completed_within_72h,
     count(*) filter (where returned_missing and police_known) as returned_missing_police_known,
-    count(*) filter (where returned_missing and police_known and safe_and_well_at is not null)
+    count(*) filter (where returned_missing and police_known and safe_and_well_done)
         as safe_and_well_done,
     median(duration_hours) as median_duration_hours
 from in_period;

@@ -3,7 +3,7 @@
 select
     date_trunc('month', start_date)::date as month,
     count(*) as episodes,
-    count(distinct child_id) as children
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    count(distinct child_no) as children
+from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 group by 1
 order by 1;

@@ -58,9 +58,9 @@ order by findings desc, code;
 select
     date_trunc('month', episode.start_date)::date as month,
     count(*) as episodes,
-    count(distinct episode.child_id) as children
+    count(distinct gap.child_id) as children
 from dq_police_episode_not_in_ssda903 as gap
-join episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+join mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     as episode using (episode_id)
 group by all
 order by month;

@@ -3,14 +3,14 @@
 -- 10+): children and episodes per band, and the share of all episodes each band holds.
 -- Every band is returned, with zeros, so the chart keeps its shape.
 with in_period as (
-    select child_id
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    select child_no
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
 per_child as (
-    select child_id, count(*) as episodes
+    select child_no, count(*) as episodes
     from in_period
-    group by child_id
+    group by child_no
 ),
 
 banded as (
@@ -60,38 +60,30 @@ order by bands.band_order;
 -- that match the same filters, so a child whose second episode falls just after the
 -- period start counts, and a child already on their third or later episode does not.
 -- Every month of the period is returned, with zeros.
+-- As the child's episodes are in order of start date, those up to and including this one
+-- that start in the 365 days ending on its start date are the last few before it: the
+-- count is exactly 2 when the previous episode starts in those 365 days and the one before
+-- it (if any) does not.
 with history as (
     select
-        child_id,
-        episode_id,
+        child_no,
         start_date,
-        row_number() over (partition by child_id order by start_date, start_at nulls first, episode_id) as seq
-    from episodes_filtered(
+        lag(start_date, 1) over by_start as previous_start,
+        lag(start_date, 2) over by_start as before_previous_start
+    from mart_episodes_filtered(
         ($period_start::date - interval 365 day)::date, $period_end, $from_care, $age_band, $sex,
         $ethnicity_group, $risk_level
     )
-),
-
-rolling as (
-    select
-        episode.child_id,
-        episode.start_date,
-        episode.seq,
-        count(*) as rolling_count
-    from history as episode
-    join history as earlier
-        on earlier.child_id = episode.child_id
-        and earlier.seq <= episode.seq
-        and earlier.start_date >= (episode.start_date - interval 365 day)::date
-    where episode.start_date >= $period_start::date
-    group by episode.child_id, episode.start_date, episode.seq
+    window by_start as (partition by child_no order by start_date, start_at nulls first, episode_id)
 ),
 
 newly as (
-    select child_id, min(date_trunc('month', start_date)::date) as month
-    from rolling
-    where rolling_count = 2
-    group by child_id
+    select child_no, min(date_trunc('month', start_date)::date) as month
+    from history
+    where start_date >= $period_start::date
+        and previous_start >= (start_date - interval 365 day)::date
+        and (before_previous_start is null or before_previous_start < (start_date - interval 365 day)::date)
+    group by child_no
 ),
 
 months as (
@@ -100,7 +92,7 @@ months as (
     ))::date as month
 )
 
-select months.month, count(newly.child_id) as children_newly_repeat
+select months.month, count(newly.child_no) as children_newly_repeat
 from months
 left join newly using (month)
 group by months.month
@@ -115,26 +107,28 @@ order by months.month;
 -- (the earliest such), the first month the rule was met in the period, and the child's
 -- latest episode in the period with its from care/home and age band. Keys shortened to 8
 -- characters of the pseudonym.
+-- The window ending on a day holds the child's episodes starting in the $escalation_days
+-- days up to and including it (a range window over the start date).
 with history as (
-    select child_id, episode_id, start_date, start_at, from_care, age_band
-    from episodes_filtered(
+    select child_no, episode_id, start_date, start_at, from_care, age_band
+    from mart_episodes_filtered(
         ($period_start::date - to_days($escalation_days::integer))::date, $period_end, $from_care, $age_band, $sex,
         $ethnicity_group, $risk_level
     )
 ),
 
 windows as (
-    select
-        episode.child_id,
-        episode.start_date as window_end,
-        min(earlier.start_date) as window_start,
-        count(*) as episodes_in_window
-    from (select distinct child_id, start_date from history where start_date >= $period_start::date) as episode
-    join history as earlier
-        on earlier.child_id = episode.child_id
-        and earlier.start_date <= episode.start_date
-        and earlier.start_date >= episode.start_date - ($escalation_days::integer - 1)
-    group by episode.child_id, episode.start_date
+    select distinct
+        child_no,
+        start_date as window_end,
+        min(start_date) over last_days as window_start,
+        count(*) over last_days as episodes_in_window
+    from history
+    window last_days as (
+        partition by child_no order by start_date
+        range between to_days($escalation_days::integer - 1) preceding and current row
+    )
+    qualify start_date >= $period_start::date
 ),
 
 met as (
@@ -143,30 +137,30 @@ met as (
 
 per_child as (
     select
-        child_id,
+        child_no,
         max(episodes_in_window) as episodes_in_window,
         arg_min(window_start, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_start,
         arg_min(window_end, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_end,
         min(date_trunc('month', window_end))::date as first_met_month
     from met
-    group by child_id
+    group by child_no
 ),
 
 latest as (
     select
-        child_id,
+        child_no,
         start_date as latest_episode,
         from_care,
         age_band
     from history
     where start_date >= $period_start::date
     qualify row_number() over (
-        partition by child_id order by start_date desc, start_at desc nulls last, episode_id desc
+        partition by child_no order by start_date desc, start_at desc nulls last, episode_id desc
     ) = 1
 )
 
 select
-    left(per_child.child_id, 8) as child,
+    left(key.child_id, 8) as child,
     per_child.episodes_in_window,
     per_child.window_start,
     per_child.window_end,
@@ -175,22 +169,34 @@ select
     case when latest.from_care then 'care' else 'home' end as from_care_or_home,
     latest.age_band
 from per_child
-join latest using (child_id)
+join latest using (child_no)
+join mart_child_key as key using (child_no)
 order by per_child.episodes_in_window desc, latest.latest_episode desc, child;
 
 -- name: repeat_top_children
 -- The 50 children with the most episodes in the filtered period (ties: the latest
 -- episode first, then the key): the choices of the analysts' timeline. The key is the
 -- pseudonym; the label shows 8 characters of it.
+-- (child_no is numbered in pseudonym order, so ordering by it is ordering by the key.)
+with top as (
+    select
+        child_no,
+        count(*) as episodes,
+        max(start_date) as latest_episode
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by child_no
+    order by episodes desc, latest_episode desc, child_no
+    limit 50
+)
+
 select
-    child_id,
-    left(child_id, 8) as child,
-    count(*) as episodes,
-    max(start_date) as latest_episode
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-group by child_id
-order by episodes desc, latest_episode desc, child_id
-limit 50;
+    key.child_id,
+    left(key.child_id, 8) as child,
+    top.episodes,
+    top.latest_episode
+from top
+join mart_child_key as key using (child_no)
+order by top.episodes desc, top.latest_episode desc, key.child_id;
 
 -- name: repeat_child_episodes
 -- One child's episodes in the filtered period, for the timeline. Police-known episodes
@@ -210,8 +216,8 @@ select
     risk_level,
     from_care,
     safe_and_well_at
-from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-where child_id = $child_id
+from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+where child_no = (select child_no from mart_child_key where child_id = $child_id)
 order by starts, episode_id;
 
 -- name: repeat_child_interviews
@@ -219,8 +225,8 @@ order by starts, episode_id;
 -- RHI covering several of them is listed once).
 with episodes as (
     select episode_id
-    from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-    where child_id = $child_id
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where child_no = (select child_no from mart_child_key where child_id = $child_id)
 )
 
 select distinct
@@ -250,7 +256,7 @@ where child_id = $child_id
     and (end_date is null or end_date >= $period_start::date)
     and exists (
         select 1
-        from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-        where child_id = $child_id
+        from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+        where child_no = (select child_no from mart_child_key where child_id = $child_id)
     )
 order by start_date;

@@ -1,0 +1,208 @@
+-- Marts the dashboard's named queries read instead of the wide core tables, built once per
+-- load. They change no figure: each holds, per episode (or per link, per pupil-term), what
+-- a query would otherwise work out on every request, in narrow tables sorted by start
+-- date, so a period filter reads only the row groups of its dates (DuckDB's min/max zone
+-- maps) and a distinct count of children groups 4-byte integers, not 20-character keys.
+
+-- A dense integer per child, numbered in pseudonym order (ordering by child_no is ordering
+-- by child_id). Episodes without a child would get no number and behave as NULL keys do.
+create table mart_child_key as
+select
+    child_id,
+    (row_number() over (order by child_id))::integer as child_no
+from (select distinct child_id from fct_episode where child_id is not null);
+
+-- Per episode: what every RHI figure needs from the episode's linked interviews.
+-- rhi_provider: the provider of its earliest completed linked RHI (by completed_at), else
+-- of its earliest offered one (outcome other than not_offered, by offered_at); ties to
+-- the lower RHI key; 'Provider not recorded' when blank; NULL when nothing was offered.
+-- rhi_declined_only / rhi_no_contact_only: every linked RHI declined / no contact (NULL
+-- with no linked RHI).
+create table mart_episode_rhi as
+with linked as (
+    select
+        link.episode_id,
+        interview.rhi_key,
+        interview.outcome,
+        interview.offered_at,
+        interview.completed_at,
+        interview.provider
+    from core_rhi_episode as link
+    join core_return_interview as interview using (rhi_key)
+),
+
+provider as (
+    select
+        episode_id,
+        coalesce(nullif(trim(provider), ''), 'Provider not recorded') as rhi_provider
+    from linked
+    where outcome <> 'not_offered'
+    qualify row_number() over (
+        partition by episode_id
+        order by
+            (outcome = 'completed') desc,
+            case when outcome = 'completed' then completed_at end nulls last,
+            offered_at nulls last,
+            rhi_key
+    ) = 1
+),
+
+outcomes as (
+    select
+        episode_id,
+        bool_and(outcome = 'declined') as rhi_declined_only,
+        bool_and(outcome = 'no_contact') as rhi_no_contact_only
+    from linked
+    group by episode_id
+)
+
+select episode_id, provider.rhi_provider, outcomes.rhi_declined_only, outcomes.rhi_no_contact_only
+from outcomes
+left join provider using (episode_id);
+
+-- The episodes as the dashboard reads them: the filter bar's columns, the measures of the
+-- pages, sorted by start date.
+create table mart_episode as
+select
+    episode.start_date,
+    key.child_no,
+    episode.episode_id,
+    episode.start_at,
+    episode.end_date,
+    episode.end_at,
+    episode.from_care,
+    episode.age_band,
+    episode.sex,
+    episode.ethnicity_group,
+    episode.risk_level,
+    episode.category,
+    episode.police_known,
+    episode.returned_missing,
+    episode.rhi_offered,
+    episode.rhi_offered_within_72h,
+    episode.rhi_completed,
+    episode.rhi_completed_within_72h,
+    episode.safe_and_well_at,
+    episode.safe_and_well_at is not null as safe_and_well_done,
+    episode.duration_hours,
+    episode.home_urn,
+    coalesce(child.known_to_ssda903, false) as child_known_to_ssda903,
+    episode.missing_from_ward,
+    episode.missing_from_la,
+    episode.found_ward,
+    episode.found_la,
+    episode.found_grid_e,
+    episode.found_grid_n,
+    episode.placement_type is not null as placement_known,
+    distance_band(episode.placement_distance_miles) as distance_band,
+    episode.placing_la_code,
+    interview.rhi_provider,
+    interview.rhi_declined_only,
+    interview.rhi_no_contact_only
+from fct_episode as episode
+left join mart_child_key as key using (child_id)
+left join dim_child as child using (child_id)
+left join mart_episode_rhi as interview using (episode_id)
+order by episode.start_date, key.child_no, episode.episode_id;
+
+-- The filter bar over mart_episode: the same test as episodes_filtered (000), on the
+-- narrow table. Every dashboard query reads episodes through one of the two.
+create macro mart_episodes_filtered(
+    p_period_start, p_period_end, p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level
+) as table
+select *
+from mart_episode
+where start_date between p_period_start and p_period_end
+    and (p_from_care is null or from_care = p_from_care)
+    and (p_age_band is null or age_band = p_age_band)
+    and (p_sex is null or sex = p_sex)
+    and (p_ethnicity_group is null or ethnicity_group = p_ethnicity_group)
+    and (p_risk_level is null or risk_level = p_risk_level);
+
+-- One row per (RHI, linked episode), with the episode's date and filter columns and what
+-- the interview pages count per distinct RHI. rhi_no: a dense integer per RHI.
+create table mart_rhi_link as
+with rhi_key as (
+    select rhi_key, (row_number() over (order by rhi_key))::integer as rhi_no
+    from (select distinct rhi_key from core_rhi_episode)
+)
+
+select
+    episode.start_date,
+    rhi_key.rhi_no,
+    episode.from_care,
+    episode.age_band,
+    episode.sex,
+    episode.ethnicity_group,
+    episode.risk_level,
+    interview.outcome,
+    interview.parent_carer_consulted,
+    interview.push_pull_factors,
+    interview.harm_disclosed,
+    interview.cse_risk,
+    interview.cce_risk,
+    interview.trafficking_risk,
+    interview.gang_risk
+from core_rhi_episode as link
+join rhi_key using (rhi_key)
+join fct_episode as episode using (episode_id)
+join core_return_interview as interview using (rhi_key)
+order by episode.start_date, rhi_key.rhi_no;
+
+create macro mart_rhi_links_filtered(
+    p_period_start, p_period_end, p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level
+) as table
+select *
+from mart_rhi_link
+where start_date between p_period_start and p_period_end
+    and (p_from_care is null or from_care = p_from_care)
+    and (p_age_band is null or age_band = p_age_band)
+    and (p_sex is null or sex = p_sex)
+    and (p_ethnicity_group is null or ethnicity_group = p_ethnicity_group)
+    and (p_risk_level is null or risk_level = p_risk_level);
+
+-- Attendance per child, academic year and term (sessions summed over schools), for the
+-- children who went missing.
+create table mart_child_attendance_term as
+select
+    key.child_no,
+    attendance.academic_year,
+    attendance.term,
+    sum(attendance.sess_possible)::bigint as possible,
+    sum(attendance.sess_authorised + attendance.sess_unauthorised)::bigint as absent
+from fct_attendance as attendance
+join mart_child_key as key using (child_id)
+group by all
+order by key.child_no, attendance.academic_year, attendance.term;
+
+-- All pupils by academic year and term: one row per attendance record (a UPN linked to
+-- two children would repeat its rows), summed per pupil and term, then per term.
+create table mart_all_pupils_term as
+with attendance_row as (
+    select distinct
+        upn_key, academic_year, term, school_urn, sess_possible, sess_authorised, sess_unauthorised
+    from fct_attendance
+),
+
+pupil_term as (
+    select
+        upn_key,
+        academic_year,
+        term,
+        sum(sess_possible)::bigint as possible,
+        sum(sess_authorised + sess_unauthorised)::bigint as absent
+    from attendance_row
+    group by all
+)
+
+select
+    academic_year,
+    term,
+    count(*) as pupils,
+    sum(possible)::bigint as sessions_possible,
+    sum(absent)::bigint as sessions_absent,
+    count(*) filter (where 10 * absent >= possible) as persistent_pupils,
+    count(*) filter (where 2 * absent >= possible) as severe_pupils
+from pupil_term
+where possible > 0
+group by all;
