@@ -228,7 +228,7 @@ def kpi_rows(current: dict, previous: dict, year_before: dict) -> list[dict]:
     rows = []
     for label, key, pct_key, kind in KPI_ROWS:
         value = _value(current, key)
-        text = _format(value, kind)
+        text = "not shown" if value is None and _is_withheld(current, key) else _format(value, kind)
         if pct_key:
             pct = current[pct_key]
             text += f" ({_format(pct, 'pct')})" if pct is not None else (
