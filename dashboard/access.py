@@ -3,7 +3,10 @@
 Enforced in the data layer (`dashboard.data`), not only in the pages: a callback asked
 directly, by any session, gets from `data.query` only what the session's role allows.
 
-- `board`: aggregates, small numbers always suppressed (docs/metrics.md "Small numbers").
+- `board`: the board view: the pages a board reads (overview, children's homes, hotspots,
+  repeat missing, return interviews, the checklist), aggregates only, small numbers always
+  suppressed (docs/metrics.md "Small numbers"). The officers' pages (school absence,
+  looked-after children, data quality) are for managers and up.
 - `manager`: aggregates; may turn suppression off.
 - `analyst`: also the pseudonymised record-level views (a child's timeline, the lists of
   children meeting the escalation rule, UASC children, rejected rows) and their downloads.
@@ -26,10 +29,14 @@ class AccessDenied(Exception):
     """The session's role may not see this."""
 
 
+OFFICERS = ("manager", "analyst", "admin")
+
+
 @dataclass(frozen=True)
 class Aggregate:
     counts: tuple = ()
     shares: dict = field(default_factory=dict)   # {ratio column: (columns it is built on)}
+    roles: tuple = ROLES                          # who may run it
 
 
 RECORD = "record"
@@ -43,7 +50,7 @@ QUERIES: dict[str, Aggregate | str] = {
     "homes_monthly": Aggregate(("episodes", "children")),
     "homes_hour_day": Aggregate(("episodes",)),
     "homes_name": Aggregate(),
-    "hotspots_ward_rates": Aggregate(("episodes", "children"), {"rate_per_1000": ("episodes",)}),
+    "hotspots_ward_rates": Aggregate(("episodes",), {"rate_per_1000": ("episodes",)}),  # children: population
     "hotspots_place_coverage": Aggregate(("episodes", "police_known", "with_ward", "ssda903_only",
                                           "outside_area", "place_unknown")),
     "hotspots_found_cells": Aggregate(("episodes",)),
@@ -69,25 +76,25 @@ QUERIES: dict[str, Aggregate | str] = {
     "interviews_risks": Aggregate(("interviews",)),
     "absence_by_term": Aggregate(("pupils", "persistent_pupils", "severe_pupils"), {
         "absence_rate_pct": ("pupils",), "persistent_pct": ("persistent_pupils", "pupils"),
-        "severe_pct": ("severe_pupils", "pupils")}),
+        "severe_pct": ("severe_pupils", "pupils")}, roles=OFFICERS),
     "absence_linkage": Aggregate(("children", "children_with_upn", "children_without_upn",
-                                  "children_with_attendance", "children_without_attendance")),
-    "absence_children_missing_education": Aggregate(("cme_children", "cme_children_went_missing")),
-    "care_source_by_month": Aggregate(("episodes",)),
+                                  "children_with_attendance", "children_without_attendance"), roles=OFFICERS),
+    "absence_children_missing_education": Aggregate(("cme_children", "cme_children_went_missing"), roles=OFFICERS),
+    "care_source_by_month": Aggregate(("episodes",), roles=OFFICERS),
     "care_away_by_month": Aggregate(("away_episodes", "from_care_episodes", "away_from_care_episodes"), {
-        "away_share_of_from_care_pct": ("away_from_care_episodes", "from_care_episodes")}),
-    "care_distance_rates": Aggregate(("episodes",), {"episodes_per_child_year": ("episodes",)}),
-    "care_placed_by_other_la": Aggregate(("episodes", "children")),
+        "away_share_of_from_care_pct": ("away_from_care_episodes", "from_care_episodes")}, roles=OFFICERS),
+    "care_distance_rates": Aggregate(("episodes",), {"episodes_per_child_year": ("episodes",)}, roles=OFFICERS),
+    "care_placed_by_other_la": Aggregate(("episodes", "children"), roles=OFFICERS),
     "care_uasc_missing": RECORD,
-    "care_uasc_first_looked_after": Aggregate(("uasc_children",)),
+    "care_uasc_first_looked_after": Aggregate(("uasc_children",), roles=OFFICERS),
     # Data quality: counts of source rows and findings, not of children or episodes; not suppressed.
-    "quality_load_log": Aggregate(),
-    "quality_rejections_by_rule": Aggregate(),
+    "quality_load_log": Aggregate(roles=OFFICERS),
+    "quality_rejections_by_rule": Aggregate(roles=OFFICERS),
     "quality_rejected_rows": RECORD,
-    "quality_source_status": Aggregate(),
-    "quality_ssda903_findings": Aggregate(),
-    "quality_police_not_in_ssda903": Aggregate(("episodes", "children")),
-    "quality_rhi_unmatched": Aggregate(),
+    "quality_source_status": Aggregate(roles=OFFICERS),
+    "quality_ssda903_findings": Aggregate(roles=OFFICERS),
+    "quality_police_not_in_ssda903": Aggregate(("episodes", "children"), roles=OFFICERS),
+    "quality_rhi_unmatched": Aggregate(roles=OFFICERS),
     "annex_a_children": "admin",
 }
 
@@ -115,4 +122,6 @@ def check(name: str, role: str | None) -> Aggregate | str:
         raise AccessDenied(f"{name}: not available to the {role} role")
     if policy == RECORD and not may_see_records(role):
         raise AccessDenied(f"{name}: record-level data is for analysts")
+    if isinstance(policy, Aggregate) and role not in policy.roles:
+        raise AccessDenied(f"{name}: not in the {role} view")
     return policy

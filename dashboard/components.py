@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import flask
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
 
-from pipelines.spreadsheet import csv_text
+from dashboard import access, data
+from pipelines.spreadsheet import csv_text, xlsx_bytes
+from pipelines.suppression import display_frame
 
 TOPOJSON_URL = "/assets/topojson/"
 GRAPH_CONFIG = {"displaylogo": False, "topojsonURL": TOPOJSON_URL}
@@ -27,8 +30,11 @@ def chart_card(chart_id: str, title: str, description: str = "") -> html.Section
                         className="button secondary", **{"aria-expanded": "false"}),
             html.Button("Download CSV", id={"type": "csv-button", "chart": chart_id}, n_clicks=0,
                         className="button secondary"),
+            html.Button("Download Excel", id={"type": "xlsx-button", "chart": chart_id}, n_clicks=0,
+                        className="button secondary"),
         ], className="chart-actions"),
         dcc.Download(id={"type": "csv-download", "chart": chart_id}),
+        dcc.Download(id={"type": "xlsx-download", "chart": chart_id}),
         dcc.Store(id={"type": "chart-data", "chart": chart_id}),
         html.Div(id={"type": "chart-table", "chart": chart_id}, hidden=True, className="chart-table"),
     ], className="chart-card", id=f"{chart_id}-card", **{"aria-labelledby": f"{chart_id}-title"})
@@ -43,7 +49,18 @@ def chart_outputs(chart_id: str) -> list[Output]:
 
 
 def chart_values(figure, frame: pd.DataFrame, summary: str) -> tuple:
-    return figure, frame_to_store(frame), summary
+    """The figure, its rows for the table and downloads (withheld small numbers as `<5`), and its words."""
+    return figure, frame_to_store(display_frame(frame)), summary
+
+
+def not_in_view(roles: tuple) -> html.Div | None:
+    """For a page some roles may not open: None when the viewer may, else what they see instead."""
+    role = data.viewer().role
+    if role in roles:
+        return None
+    names = ", ".join(access.ROLE_LABELS[r].lower() + "s" for r in roles if r != "admin")
+    return html.Div([html.H1("Not in your view"),
+                     html.P(f"This page is for {names}. Your role is {access.ROLE_LABELS.get(role, role).lower()}.")])
 
 
 def frame_to_store(frame: pd.DataFrame) -> dict:
@@ -101,4 +118,37 @@ def _toggle_table(n_clicks, store):
 def _download_csv(n_clicks, store, button_id):
     if not n_clicks:
         return no_update
-    return dcc.send_string(csv_text(store_to_frame(store)), f"mfhc-{button_id['chart']}.csv")
+    frame = store_to_frame(store)
+    name = f"mfhc-{_safe_name(button_id['chart'])}.csv"
+    _audit_download(name, frame)
+    return dcc.send_string(csv_text(frame), name)
+
+
+@callback(
+    Output({"type": "xlsx-download", "chart": MATCH}, "data"),
+    Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
+    State({"type": "chart-data", "chart": MATCH}, "data"),
+    State({"type": "xlsx-button", "chart": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def _download_xlsx(n_clicks, store, button_id):
+    if not n_clicks:
+        return no_update
+    frame = store_to_frame(store)
+    chart = _safe_name(button_id["chart"])
+    name = f"mfhc-{chart}.xlsx"
+    _audit_download(name, frame)
+    return dcc.send_bytes(xlsx_bytes({chart: frame}), name)
+
+
+def _safe_name(text) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(text))[:60] or "chart"
+
+
+def _audit_download(name: str, frame: pd.DataFrame) -> None:
+    """Downloads are audited. The rows come back from the browser's own copy of the chart's
+    data, which the same role's callback put there; they are the rows the chart draws."""
+    if flask.has_request_context():
+        from dashboard import auth
+
+        auth.record("download", what=name, rows=len(frame))

@@ -185,7 +185,10 @@ def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
     params = filters.sql_params() if filters else {}
     params.update(extra)
     frame = _run(name, params, cacheable=policy != RECORD)
-    if isinstance(policy, Aggregate) and (policy.counts or policy.shares) and suppressing(filters):
+    # Suppression belongs to the board view: the queries its pages read (officer-only
+    # pages, such as data quality, show exact counts to the officers who may open them).
+    if (isinstance(policy, Aggregate) and "board" in policy.roles and (policy.counts or policy.shares)
+            and suppressing(filters)):
         frame = suppress_frame(frame, policy.counts, policy.shares)
     return frame
 
@@ -206,6 +209,29 @@ def kpis(filters: Filters, period_start: dt.date | None = None, period_end: dt.d
     with connection() as con:
         return compute_kpis(con, period_start or filters.period_start, period_end or filters.period_end,
                             filters.episode_filters(), suppress=suppressing(filters))
+
+
+PACK_ROLES = ("board", "manager", "admin")
+
+
+def board_pack(filters: Filters, where: str) -> bytes:
+    """The board pack PDF of the filter bar's period (the other filters do not apply to it),
+    suppressed as the viewer's role requires; written to the audit log by the builder."""
+    who = viewer()
+    if who.role not in PACK_ROLES:
+        raise AccessDenied("the board pack is for board members, managers and administrators")
+    from pipelines.board_pack import build_board_pack
+
+    settings = load_settings(db_path=db_path())
+    return build_board_pack(settings, filters.period_start, filters.period_end, suppress=suppressing(filters),
+                            produced_by=who.name, where=where)
+
+
+def require_admin() -> Viewer:
+    who = viewer()
+    if not access.is_admin(who.role):
+        raise AccessDenied("for administrators")
+    return who
 
 
 def store_facts() -> dict:

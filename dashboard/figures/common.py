@@ -9,6 +9,28 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 FONT = "DejaVu Sans, Arial, sans-serif"
 
 
+def count_label(value) -> str:
+    """A count as shown: a count withheld by small-number suppression (NaN in a count
+    column, "<5" from the KPIs) reads "<5"."""
+    if isinstance(value, str):
+        return value
+    if value is None or value != value:
+        return "<5"
+    return f"{int(value):,}"
+
+
+def suppressing(frame) -> bool:
+    """The frame came through small-number suppression (dashboard.data marks it)."""
+    return "suppressed" in getattr(frame, "attrs", {})
+
+
+def small_label(value, withheld: bool) -> str:
+    """A count, or a difference of counts, as shown: "<5" when suppression is on and it is 1–4."""
+    if withheld and (value is None or value != value or 0 < value < 5):
+        return "<5"
+    return count_label(value)
+
+
 def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Figure:
     x_axis = {"showgrid": False, "linecolor": "#505a5f"}
     y_axis = {"gridcolor": "#dddddd", "linecolor": "#505a5f", "rangemode": "tozero"}

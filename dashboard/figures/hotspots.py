@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, base_layout, count_label, empty_figure, small_label, suppressing
 
 MIN_EPISODES = 5
 SUPPRESSED = "fewer than 5"
@@ -76,7 +76,7 @@ def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         shown = shown.head(top)
     return pd.DataFrame({
         "Ward": shown["ward_name"],
-        "Episodes": shown["episodes"].astype(int),
+        "Episodes": shown["episodes"].map(lambda v: "<5" if v != v else int(v)),
         "Children (0-15)": shown["children"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}"),
         "Rate per 1,000 children": shown["rate_per_1000"].map(rate_text),
         "IMD decile (1 = most deprived)": shown["imd_decile"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
@@ -187,7 +187,8 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
     frame = frame.assign(rate_label=frame["rate_per_1000"].map(rate_text),
                          children_label=frame["children"].map(lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"),
                          imd_label=frame["imd_decile"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1f}"))
-    custom = ["ward_name", "episodes", "children_label", "rate_label", "imd_label"]
+    frame = frame.assign(episodes_label=frame["episodes"].map(count_label))
+    custom = ["ward_name", "episodes_label", "children_label", "rate_label", "imd_label"]
     hover = ("<b>%{customdata[0]}</b><br>Episodes: %{customdata[1]}<br>Children aged 0-15: %{customdata[2]}"
              "<br>Rate per 1,000 children: %{customdata[3]}<br>IMD decile (1 = most deprived): %{customdata[4]}"
              "<extra></extra>")
@@ -269,19 +270,21 @@ def imd_figure(rates: pd.DataFrame, place: str = "missing_from") -> go.Figure:
 
 def coverage_sentence(coverage: pd.DataFrame, place: str) -> str:
     row = coverage.iloc[0]
+    withheld = suppressing(coverage)
     where = "where the child went missing from" if place == "missing_from" else "where the child was found"
-    unknown = int(row["episodes"]) - int(row["with_ward"])
-    parts = [f"{int(row['with_ward']):,} of {int(row['episodes']):,} episodes in this selection have a known ward "
-             f"({where}); {unknown:,} have none"]
+    unknown = row["episodes"] - row["with_ward"]
+    parts = [f"{small_label(row['with_ward'], withheld)} of {small_label(row['episodes'], withheld)} episodes in "
+             f"this selection have a known ward ({where}); {small_label(unknown, withheld)} have none"]
     reasons = []
-    ssda903_only, outside, unknown_place = (int(row[k]) for k in ("ssda903_only", "outside_area", "place_unknown"))
-    if ssda903_only:
-        reasons.append(f"{ssda903_only:,} {'is' if ssda903_only == 1 else 'are'} known only from the SSDA903 return, "
-                       "which records no place")
-    if outside:
-        reasons.append(f"{outside:,} {'was' if outside == 1 else 'were'} outside the authority")
-    if unknown_place:
-        reasons.append(f"{unknown_place:,} police record{' had' if unknown_place == 1 else 's had'} no usable postcode")
+    ssda903_only, outside, unknown_place = (row[k] for k in ("ssda903_only", "outside_area", "place_unknown"))
+    if ssda903_only != 0:
+        reasons.append(f"{small_label(ssda903_only, withheld)} {'is' if ssda903_only == 1 else 'are'} known only "
+                       "from the SSDA903 return, which records no place")
+    if outside != 0:
+        reasons.append(f"{small_label(outside, withheld)} {'was' if outside == 1 else 'were'} outside the authority")
+    if unknown_place != 0:
+        reasons.append(f"{small_label(unknown_place, withheld)} police record{' had' if unknown_place == 1 else 's had'}"
+                       " no usable postcode")
     return parts[0] + (": " + "; ".join(reasons) if reasons else "") + "."
 
 
@@ -289,9 +292,11 @@ def map_summary(rates: pd.DataFrame, clusters: pd.DataFrame, place: str) -> str:
     where = PLACE_LABELS.get(place, place)
     rated = rates[rates["rate_per_1000"].notna()].sort_values("rate_per_1000", ascending=False)
     total = int(rates["episodes"].sum())
-    if not total:
+    withheld = int(rates["episodes"].isna().sum())
+    if not total and not withheld:
         return "No episodes with a known ward in this selection."
-    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards."]
+    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards"
+            + (f" ({withheld} more wards had 1–4 episodes each)." if withheld else ".")]
     if len(rated):
         top = rated.head(3)
         text.append("Highest rates per 1,000 children: " + "; ".join(

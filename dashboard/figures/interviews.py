@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, base_layout, count_label, empty_figure
 
 NO_OFFER = "No interview offered"
 FACTOR_LABELS = {
@@ -47,7 +47,17 @@ def timeliness_figure(frame: pd.DataFrame) -> go.Figure:
 def timeliness_summary(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "No returned missing episodes in this period."
+    counts = ["returned_missing_episodes", "rhi_offered_within_72h", "rhi_completed_within_72h"]
+    withheld = int(frame[counts].isna().any(axis=1).sum())
+    if withheld:   # small numbers withheld: the words cover the months shown in full
+        shown = frame.dropna(subset=counts)
+        if shown.empty or not shown["returned_missing_episodes"].sum():
+            return "Every month had small numbers (1–4), which are not shown."
+        return (timeliness_summary(shown).rstrip(".") + f". {withheld} {'month' if withheld == 1 else 'months'} "
+                "with small numbers (1–4) are not included.")
     returned = int(frame["returned_missing_episodes"].sum())
+    if not returned:
+        return "No returned missing episodes in this period."
     offered, completed = int(frame["rhi_offered_within_72h"].sum()), int(frame["rhi_completed_within_72h"].sum())
     worst = frame.loc[frame["rhi_completed_within_72h_pct"].idxmin()]
     return (f"Of {returned:,} returned missing episodes, {offered:,} ({100 * offered / returned:.1f}%) were offered "
@@ -88,12 +98,17 @@ def provider_summary(frame: pd.DataFrame) -> str:
     best = rated.sort_values("rhi_completed_within_72h_pct", ascending=False).iloc[0]
     worst = rated.sort_values("rhi_completed_within_72h_pct").iloc[0]
     text = (f"{len(rated)} providers. Highest completion within 72 hours: {best['provider']} "
-            f"({_pct(best['rhi_completed_within_72h_pct'])} of {int(best['episodes']):,} episodes); lowest: "
-            f"{worst['provider']} ({_pct(worst['rhi_completed_within_72h_pct'])} of {int(worst['episodes']):,}).")
+            f"({_pct(best['rhi_completed_within_72h_pct'])} of {count_label(best['episodes'])} episodes); lowest: "
+            f"{worst['provider']} ({_pct(worst['rhi_completed_within_72h_pct'])} of {count_label(worst['episodes'])}).")
     none = frame.loc[frame["provider"] == NO_OFFER, "episodes"]
     if len(none):
-        text += f" {int(none.iloc[0]):,} returned missing episodes had no interview offered."
+        text += f" {count_label(none.iloc[0])} returned missing episodes had no interview offered."
     return text
+
+
+def _whole(value):
+    """A count as an int, or None when withheld as a small number."""
+    return None if value is None or value != value else int(value)
 
 
 def outcomes_frame(row: pd.DataFrame) -> pd.DataFrame:
@@ -102,12 +117,12 @@ def outcomes_frame(row: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["measure", "count", "of", "denominator", "percent"])
     r = row.iloc[0]
     return pd.DataFrame([
-        {"measure": "Declined only", "count": int(r["declined_only"]), "of": "returned missing episodes",
-         "denominator": int(r["returned_missing_episodes"]), "percent": r["declined_only_pct"]},
-        {"measure": "No contact only", "count": int(r["no_contact_only"]), "of": "returned missing episodes",
-         "denominator": int(r["returned_missing_episodes"]), "percent": r["no_contact_only_pct"]},
-        {"measure": "Parents/carers consulted when the child declined", "count": int(r["parent_carer_consulted"]),
-         "of": "declined interviews", "denominator": int(r["declined_rhis"]),
+        {"measure": "Declined only", "count": _whole(r["declined_only"]), "of": "returned missing episodes",
+         "denominator": _whole(r["returned_missing_episodes"]), "percent": r["declined_only_pct"]},
+        {"measure": "No contact only", "count": _whole(r["no_contact_only"]), "of": "returned missing episodes",
+         "denominator": _whole(r["returned_missing_episodes"]), "percent": r["no_contact_only_pct"]},
+        {"measure": "Parents/carers consulted when the child declined", "count": _whole(r["parent_carer_consulted"]),
+         "of": "declined interviews", "denominator": _whole(r["declined_rhis"]),
          "percent": r["parent_carer_consulted_pct"]},
     ])
 
@@ -120,7 +135,8 @@ def outcomes_figure(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure(go.Bar(
         y=labels, x=frame["percent"].fillna(0), orientation="h",
         marker={"color": [PALETTE[5], PALETTE[3], PALETTE[2]], "pattern": {"shape": ["/", "x", ""]}},
-        text=[f"{_pct(p)} ({c:,} of {d:,})" for p, c, d in zip(frame["percent"], frame["count"], frame["denominator"])],
+        text=[f"{_pct(p)} ({count_label(c)} of {count_label(d)})"
+              for p, c, d in zip(frame["percent"], frame["count"], frame["denominator"])],
         textposition="outside", cliponaxis=False, showlegend=False,
     ))
     figure.update_xaxes(title="Percent", range=[0, 115], ticksuffix="%")
@@ -133,7 +149,7 @@ def outcomes_figure(frame: pd.DataFrame) -> go.Figure:
 def outcomes_summary(frame: pd.DataFrame) -> str:
     if frame.empty or not frame["denominator"].sum():
         return "No returned missing episodes in this period."
-    return "; ".join(f"{r.measure}: {_pct(r.percent)} ({r.count:,} of {r.denominator:,} {r.of})"
+    return "; ".join(f"{r.measure}: {_pct(r.percent)} ({count_label(r.count)} of {count_label(r.denominator)} {r.of})"
                      for r in frame.itertuples()) + "."
 
 

@@ -28,9 +28,20 @@ FUNNEL_STEPS = (
 )
 
 
+def _suppressed(value) -> bool:
+    """A KPI withheld by small-number suppression arrives as the text "<5"."""
+    return isinstance(value, str)
+
+
+def _count(value) -> str:
+    return value if _suppressed(value) else f"{value:,}"
+
+
 def format_value(value, kind: str) -> str:
     if value is None:
         return "–"
+    if _suppressed(value):
+        return value
     if kind == "pct":
         return f"{value:.1f}%"
     if kind == "count":
@@ -42,6 +53,8 @@ def change_words(current, before, kind: str, against: str) -> str:
     """'▲ up 12 from 100 last year' — arrow and words, never colour alone."""
     if current is None or before is None:
         return f"no figure for {against}"
+    if _suppressed(current) or _suppressed(before):
+        return f"not compared with {against} (small numbers)"
     difference = current - before
     if abs(difference) < 1e-9:
         return f"■ same as {against} ({format_value(before, kind)})"
@@ -71,16 +84,22 @@ def funnel_frame(kpis: dict) -> pd.DataFrame:
     rows = []
     for key, label in FUNNEL_STEPS:
         value = kpis[key]
+        if _suppressed(value) or _suppressed(denominator):
+            rows.append({"step": label, "episodes": None, "percent_of_returned": None})
+            continue
         rows.append({"step": label, "episodes": value,
                      "percent_of_returned": round(100 * value / denominator, 1) if denominator else None})
     return pd.DataFrame(rows)
 
 
 def funnel_figure(frame: pd.DataFrame) -> go.Figure:
-    if frame.empty or not frame["episodes"].iloc[0]:
-        return empty_figure("No returned missing episodes in this period")
+    if frame.empty or frame["episodes"].isna().all() or not frame["episodes"].iloc[0]:
+        return empty_figure("No returned missing episodes in this period, or too few to show")
+    shown = frame["episodes"].where(frame["episodes"].notna(), None)
+    text = ["<5" if v is None else (f"{int(v):,}" + (f" ({p:.0f}%)" if p == p and p is not None else ""))
+            for v, p in zip(shown, frame["percent_of_returned"])]
     figure = go.Figure(go.Funnel(
-        y=frame["step"], x=frame["episodes"], textinfo="value+percent initial",
+        y=frame["step"], x=shown, text=text, textinfo="text",
         marker={"color": [PALETTE[0], PALETTE[4], PALETTE[2], PALETTE[1], PALETTE[5]]},
     ))
     return base_layout(figure, height=360)
@@ -89,8 +108,8 @@ def funnel_figure(frame: pd.DataFrame) -> go.Figure:
 def summary_sentences(current: dict, previous: dict, year_before: dict) -> list[str]:
     """Plain English written from the figures, for the board."""
     sentences = [
-        f"{current['episodes']:,} episodes of {current['children']:,} children started in the period; "
-        f"{current['repeat_children']:,} children went missing more than once."
+        f"{_count(current['episodes'])} episodes of {_count(current['children'])} children started in the "
+        f"period; {_count(current['repeat_children'])} children went missing more than once."
     ]
     for key, label in (("rhi_completed_within_72h_pct", "RHIs completed within 72 hours"),
                        ("rhi_offered_within_72h_pct", "RHIs offered within 72 hours")):
@@ -100,11 +119,12 @@ def summary_sentences(current: dict, previous: dict, year_before: dict) -> list[
             sentences.append(f"{label} {verb} from {then:.1f}% a year before to {now:.1f}%.")
         elif now is not None:
             sentences.append(f"{label}: {now:.1f}%.")
-    if previous["episodes"]:
+    if previous["episodes"] and not _suppressed(previous["episodes"]) and not _suppressed(current["episodes"]):
         change = 100 * (current["episodes"] - previous["episodes"]) / previous["episodes"]
         direction = "more" if change > 0 else "fewer"
         if abs(change) >= 0.5:
             sentences.append(f"There were {abs(change):.0f}% {direction} episodes than in the previous period.")
     if current["still_missing"]:
-        sentences.append(f"{current['still_missing']:,} episodes in the period had no recorded end at the last load.")
+        sentences.append(f"{_count(current['still_missing'])} episodes in the period had no recorded end at the "
+                         "last load.")
     return sentences

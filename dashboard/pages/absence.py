@@ -5,18 +5,21 @@ from __future__ import annotations
 import dash
 from dash import Output, callback, html
 
-from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard import access, data
+from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
 from dashboard.figures.absence import (
     absence_rate_figure, absence_summary, absence_table, cme_figure, cme_summary, linkage_sentence,
     persistent_absence_figure, persistent_summary,
 )
 from dashboard.filters import FILTER_INPUTS, Filters
 
-dash.register_page(__name__, path="/absence", name="School absence", title="School absence — mfhc", order=5)
+dash.register_page(__name__, path="/absence", name="School absence", title="School absence — mfhc", order=5,
+                   roles=access.OFFICERS)
 
 
 def layout(**_query) -> html.Div:
+    if (instead := not_in_view(access.OFFICERS)) is not None:
+        return instead
     return html.Div([
         html.H1("School absence"),
         html.P("Children who went missing in the period, followed into the school attendance file in the "

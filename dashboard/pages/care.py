@@ -9,8 +9,8 @@ import dash
 import pandas as pd
 from dash import Output, callback, html
 
-from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard import access, data
+from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
 from dashboard.figures.care import (
     away_figure, away_summary, distance_figure, distance_summary, name_authorities, other_la_figure,
     other_la_summary, source_by_month_figure, source_summary, uasc_counts, uasc_figure, uasc_summary,
@@ -19,7 +19,7 @@ from dashboard.filters import FILTER_INPUTS, Filters
 from pipelines.config import load_settings
 
 dash.register_page(__name__, path="/care", name="Care and placements", title="Care and placements — mfhc",
-                   order=6)
+                   order=6, roles=access.OFFICERS)
 
 LA_NAMES = Path(__file__).resolve().parents[2] / "assets" / "geo" / "la_names.csv"
 
@@ -31,6 +31,8 @@ def la_names() -> pd.DataFrame:
 
 
 def layout(**_query) -> html.Div:
+    if (instead := not_in_view(access.OFFICERS)) is not None:
+        return instead
     return html.Div([
         html.H1("Care and placements"),
         html.P("Episodes of looked-after children: how many start from a placement rather than from home, "
@@ -81,16 +83,19 @@ def update_care(*values):
     distance = data.query("care_distance_rates", filters).query("placement_days > 0")
     other_la = name_authorities(
         data.query("care_placed_by_other_la", filters, authority_code=load_settings().authority_code), la_names())
-    uasc = data.query("care_uasc_missing", filters)
+    records = access.may_see_records(data.viewer().role)
+    uasc = (data.query("care_uasc_missing", filters) if records
+            else data.aggregate("care_uasc_missing", filters, uasc_counts))
     cohort = data.query("care_uasc_first_looked_after", None, period_start=filters.period_start,
                         period_end=filters.period_end)
-    counts = uasc_counts(uasc)
+    counts = uasc_counts(uasc) if records else uasc
     return (
         *chart_values(source_by_month_figure(source), source, source_summary(source)),
         *chart_values(away_figure(away), away, away_summary(away)),
         *chart_values(distance_figure(distance), distance, distance_summary(distance)),
         *chart_values(other_la_figure(other_la), other_la, other_la_summary(other_la)),
         *chart_values(uasc_figure(counts), counts, uasc_summary(counts, cohort)),
-        html_table(uasc.astype(str), "UASC episodes within 7 days of first becoming looked after") if len(uasc)
-        else html.P("None in this period."),
+        (html.P("The list of children is for analysts.") if not records
+         else html_table(uasc.astype(str), "UASC episodes within 7 days of first becoming looked after") if len(uasc)
+         else html.P("None in this period.")),
     )

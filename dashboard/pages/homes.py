@@ -15,6 +15,7 @@ from dashboard.figures.homes import (
 )
 from dashboard.figures.common import empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
+from pipelines.suppression import display_frame
 
 dash.register_page(__name__, path="/homes", name="Children's homes", title="Children's homes — mfhc", order=1)
 
@@ -71,7 +72,10 @@ def _filters(values) -> Filters:
 def update_homes(*values):
     *filter_values, chosen = values
     filters = _filters(filter_values)
-    frame = funnel_frame(data.query("homes_rates", filters))
+    rates = data.query("homes_rates", filters)
+    # Board view: homes whose episode count is withheld (1–4) are left out of the funnel.
+    withheld = int(rates["episodes"].isna().sum())
+    frame = funnel_frame(rates.dropna(subset=["episodes"]))
     options = home_options(frame)
     if chosen not in {o["value"] for o in options}:
         chosen = default_home(frame)
@@ -84,7 +88,9 @@ def update_homes(*values):
         side_table if len(table) else html.P("No homes in this period."),
         options,
         chosen,
-        *chart_values(funnel_figure(frame), funnel_data(frame), funnel_summary(frame)),
+        *chart_values(funnel_figure(frame), funnel_data(frame), funnel_summary(frame) + (
+            f" {withheld} {'home' if withheld == 1 else 'homes'} with 1–4 episodes "
+            f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else "")),
     )
 
 
@@ -106,7 +112,20 @@ def update_home_detail(*values):
     name = data.query("homes_name", home_urn=chosen)["home_name"].iloc[0]
     monthly = data.query("homes_monthly", filters, home_urn=chosen)
     hours = data.query("homes_hour_day", filters, home_urn=chosen)
+    if not data.suppressing(filters):
+        return (
+            *chart_values(monthly_figure(monthly, name), monthly, monthly_summary(monthly, name)),
+            *chart_values(hour_day_figure(hours, name), hour_day_frame(hours), hour_day_summary(hours, name)),
+        )
+    # Small numbers withheld: months with 1–4 episodes are gaps; one home's hour-by-day grid
+    # is nearly all small numbers, so it is left to those who may show them.
+    shown = monthly.dropna(subset=["episodes"])
+    withheld = len(monthly) - len(shown)
+    words = (monthly_summary(shown, name) if len(shown) else f"Every month at {name} had fewer than 5 episodes.")
+    if withheld:
+        words += f" {withheld} {'month' if withheld == 1 else 'months'} with 1–4 episodes not shown (small numbers)."
+    note = "Small numbers are withheld: the hour-by-day pattern of one home is shown with small numbers on."
     return (
-        *chart_values(monthly_figure(monthly, name), monthly, monthly_summary(monthly, name)),
-        *chart_values(hour_day_figure(hours, name), hour_day_frame(hours), hour_day_summary(hours, name)),
+        *chart_values(monthly_figure(shown, name), display_frame(monthly), words),
+        *chart_values(empty_figure(note), pd.DataFrame(), note),
     )

@@ -89,9 +89,12 @@ def update_hotspots(*values):
     rates = data.query("hotspots_ward_rates", filters, place=place)
     coverage = data.query("hotspots_place_coverage", filters, place=place)
     boundaries = data.query("hotspots_ward_boundaries")
-    cells = data.query("hotspots_found_cells", filters)
     imd_coverage = data.query("hotspots_imd_coverage").iloc[0]
-    clusters = cluster_outlines(cells, dict(zip(boundaries["ward"], boundaries["ward_name"])))
+    ward_names = dict(zip(boundaries["ward"], boundaries["ward_name"]))
+    # The 100 m cells stay in the data layer: only the cluster outlines leave it (each holds at
+    # least CLUSTER_MIN_SAMPLES episodes), so the board sees clusters built from every cell.
+    clusters = data.aggregate("hotspots_found_cells", filters, lambda cells: cluster_outlines(cells, ward_names),
+                              counts=("episodes",))
 
     table = ward_table(rates)
     if len(clusters):

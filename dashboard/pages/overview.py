@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dash
-from dash import Output, callback, html
+import flask
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import data
 from dashboard.components import chart_card, chart_outputs, chart_values
+from dashboard.figures.common import count_label
 from dashboard.figures.overview import (
     TILES, change_words, format_value, funnel_figure, funnel_frame, monthly_trend_figure, summary_sentences,
 )
@@ -15,10 +17,23 @@ from dashboard.filters import FILTER_INPUTS, Filters
 dash.register_page(__name__, path="/", name="Overview", title="Overview — mfhc", order=0)
 
 
+def board_pack_control() -> html.Div | None:
+    """The board pack of the period, for the roles that take one to the board."""
+    if data.viewer().role not in data.PACK_ROLES:
+        return None
+    return html.Div([
+        html.Button("Download board pack (PDF)", id="board-pack-button", n_clicks=0, className="button"),
+        html.Span(" The period above; small numbers withheld as in your view. It takes a few seconds.",
+                  className="chart-description"),
+        dcc.Loading(dcc.Download(id="board-pack-download")),
+    ], className="board-pack")
+
+
 def layout(**_query) -> html.Div:
     return html.Div([
         html.H1("Overview"),
         html.P(id="overview-period", className="period-line"),
+        board_pack_control(),
         html.Div(id="overview-tiles", className="tiles"),
         html.Section([html.H2("In brief"), html.Ul(id="overview-summary")], className="summary",
                      **{"aria-live": "polite"}),
@@ -66,8 +81,23 @@ def update_overview(*values):
         tiles,
         [html.Li(sentence) for sentence in summary_sentences(current, previous, year_before)],
         *chart_values(monthly_trend_figure(trend), trend,
-                      f"{int(trend['episodes'].sum()):,} episodes over {len(trend)} months; the busiest month "
-                      f"had {int(trend['episodes'].max()):,}." if len(trend) else "No episodes in this period."),
+                      f"{count_label(current['episodes'])} episodes over {len(trend)} months; the busiest month "
+                      f"had {count_label(trend['episodes'].max())}." if len(trend) else "No episodes in this period."),
         *chart_values(funnel_figure(funnel), funnel,
-                      "; ".join(f"{r.step}: {r.episodes:,}" for r in funnel.itertuples())),
+                      "; ".join(f"{r.step}: {count_label(r.episodes)}" for r in funnel.itertuples())),
     )
+
+
+@callback(
+    Output("board-pack-download", "data"),
+    Input("board-pack-button", "n_clicks"),
+    *[State(i.component_id, i.component_property) for i in FILTER_INPUTS],
+    prevent_initial_call=True,
+)
+def download_board_pack(n_clicks, *filter_values):
+    if not n_clicks:
+        return no_update
+    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    where = flask.request.remote_addr if flask.has_request_context() else "local"
+    pdf = data.board_pack(filters, where=where or "unknown")
+    return dcc.send_bytes(pdf, f"mfhc-board-pack-{filters.period_start}-to-{filters.period_end}.pdf")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dash
 from dash import Output, callback, html
 
-from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard import access, data
+from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
 from dashboard.figures.quality import (
     findings_figure, findings_summary, police_gap_figure, police_gap_summary, rejections_figure,
     rejections_summary, source_status_words, unmatched_words,
@@ -16,10 +16,12 @@ from dashboard.filters import FILTER_INPUTS, Filters
 # Long tables scroll inside a box so the charts below stay near; focusable for keyboard scrolling.
 SCROLL_BOX = {"maxHeight": "32rem", "overflowY": "auto"}
 
-dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality — mfhc", order=7)
+dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality — mfhc", order=7, roles=access.OFFICERS)
 
 
 def layout(**_query) -> html.Div:
+    if (instead := not_in_view(access.OFFICERS)) is not None:
+        return instead
     return html.Div([
         html.H1("Data quality"),
         html.P("What the loads read and rejected, which sources were not supplied, and the consistency "
@@ -76,7 +78,8 @@ def update_quality(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     loads = data.query("quality_load_log")
     sources = data.query("quality_source_status")
-    rejected = data.query("quality_rejected_rows")
+    records = access.may_see_records(data.viewer().role)
+    rejected = data.query("quality_rejected_rows") if records else None
     unmatched = data.query("quality_rhi_unmatched")
     by_rule = data.query("quality_rejections_by_rule")
     findings = data.query("quality_ssda903_findings")
@@ -86,7 +89,9 @@ def update_quality(*values):
         html_table(shown_loads, "Files of the five most recent loads, newest first") if len(loads)
         else html.P("No loads recorded."),
         source_status_words(sources),
-        html_table(rejected, "Rejected rows (first 100)") if len(rejected) else html.P("No rows were rejected."),
+        (html.P("The rejected rows (file, row, column, rule) are for analysts; the counts by rule are below.")
+         if rejected is None else html_table(rejected, "Rejected rows (first 100)") if len(rejected)
+         else html.P("No rows were rejected.")),
         unmatched_words(unmatched),
         *chart_values(rejections_figure(by_rule), by_rule, rejections_summary(by_rule)),
         *chart_values(findings_figure(findings), findings, findings_summary(findings)),

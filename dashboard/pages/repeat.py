@@ -15,16 +15,19 @@ the browser (the pseudonym in the timeline's choices, 8 characters of it in the 
 from __future__ import annotations
 
 import dash
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard import data
+from dashboard import access, data
 from dashboard.components import chart_card, chart_outputs, chart_values, html_table
 from dashboard.figures.repeat import (
     child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
     escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary, timeline_figure,
     timeline_summary, timeline_table,
 )
+from dashboard.figures.common import count_label, empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
+from pipelines.suppression import display_frame
 from pipelines.config import ConfigError, EscalationRule, load_settings
 
 dash.register_page(__name__, path="/repeat", name="Repeat missing", title="Repeat missing — mfhc", order=3)
@@ -91,8 +94,25 @@ def update_repeat(*values):
     rule = escalation_rule()
     bands = data.query("repeat_cohort_bands", filters)
     newly = data.query("repeat_newly_by_month", filters)
-    flagged = data.query("repeat_escalation", filters, escalation_episodes=rule.episodes,
-                         escalation_days=rule.days)
+    rule_params = {"escalation_episodes": rule.episodes, "escalation_days": rule.days}
+    if not access.may_see_records(data.viewer().role):
+        # Board and managers: the month-by-month count only (the list of children stays here).
+        by_month = data.aggregate("repeat_escalation", filters, lambda f: escalation_by_month(f, newly["month"]),
+                                  counts=("children_flagged",), **rule_params)
+        total = data.aggregate("repeat_escalation", filters,
+                               lambda f: pd.DataFrame({"children": [len(f)]}), counts=("children",), **rule_params)
+        words = (f"{count_label(total['children'].iloc[0])} children had {rule.episodes} or more episodes within "
+                 f"{rule.days} days in the period. The list of children is for analysts.")
+        return (
+            *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
+            *chart_values(newly_repeat_figure(newly), display_frame(newly), newly_repeat_summary(newly)),
+            *chart_values(escalation_figure(by_month), display_frame(by_month), words),
+            f"Rule: {rule.episodes} or more episodes within {rule.days} days.",
+            html.P("The list of children meeting the rule, and a child's timeline, are for analysts."),
+            [],
+            None,
+        )
+    flagged = data.query("repeat_escalation", filters, **rule_params)
     by_month = escalation_by_month(flagged, newly["month"])
     top = data.query("repeat_top_children", filters)
     options = child_options(top)
@@ -102,8 +122,8 @@ def update_repeat(*values):
                                                               "in a window first")
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
-        *chart_values(cohort_bands_figure(bands), bands, cohort_summary(bands)),
-        *chart_values(newly_repeat_figure(newly), newly, newly_repeat_summary(newly)),
+        *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
+        *chart_values(newly_repeat_figure(newly), display_frame(newly), newly_repeat_summary(newly)),
         *chart_values(escalation_figure(by_month), by_month, escalation_summary(flagged, rule.episodes, rule.days)),
         f"Rule: {rule.episodes} or more episodes within {rule.days} days. Episodes in window: the most in any "
         f"{rule.days}-day window ending in the period; latest episode, from care/home and age band: of the "
@@ -121,6 +141,9 @@ def update_repeat(*values):
 )
 def update_repeat_timeline(child_id, *filter_values):
     filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    if not access.may_see_records(data.viewer().role):
+        note = "A child's timeline is for analysts."
+        return chart_values(empty_figure(note), pd.DataFrame(), note)
     key = str(child_id) if child_id else ""
     episodes = data.query("repeat_child_episodes", filters, child_id=key)
     interviews = data.query("repeat_child_interviews", filters, child_id=key)
