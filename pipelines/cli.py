@@ -295,4 +295,8 @@ def reidentify(source_dir: Path, db: Path | None, keys: tuple[str, ...]) -> None
 from pipelines import cli_admin  # noqa: E402,F401  (registers `users` and `audit`)
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m pipelines.cli`: the commands registered by other modules live on the
+    # imported module's group, not on this __main__ copy.
+    from pipelines.cli import main as registered_main
+
+    registered_main()

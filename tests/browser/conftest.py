@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 ]
 SKIP_REASON = f"{CHROMIUM} is absent: install Debian's chromium (`apt-get install chromium`, or `make browser` as root)"
 VIEWPORT = {"width": 1280, "height": 900}
+PASSWORD = "browser-test-password"
+ROLES = ("board", "manager", "analyst", "admin")
 
 
 def _free_port() -> int:
@@ -51,12 +53,18 @@ class AppServer:
 
     def start(self) -> None:
         env = {**os.environ, "MFHC_CONFIG": str(self.workdir / "no-config.toml"),
-               "MFHC_PSEUDONYM_KEY": "browser-test-key-not-secret"}
+               "MFHC_PSEUDONYM_KEY": "browser-test-key-not-secret", "MFHC_STATE_DIR": str(self.workdir)}
         env.pop("MFHC_DB", None)
         built = subprocess.run([sys.executable, "-m", "pipelines.cli", "demo", "--db", str(self.db)],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         if built.returncode != 0:
             raise RuntimeError(f"mfhc demo failed:\n{built.stdout}\n{built.stderr}")
+        for role in ROLES:  # one account per role, named after it
+            added = subprocess.run([sys.executable, "-m", "pipelines.cli", "users", "add", role, "--role", role,
+                                    "--password-stdin", "--db", str(self.db)], input=PASSWORD + "\n",
+                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            if added.returncode != 0:
+                raise RuntimeError(f"mfhc users add failed:\n{added.stdout}\n{added.stderr}")
         port = _free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         self._log = self.log_path.open("w")
@@ -70,7 +78,7 @@ class AppServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.base_url + "/", timeout=5) as response:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=5) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -113,6 +121,28 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+def sign_in(context, base_url: str, role: str = "analyst") -> None:
+    """Sign the browser context in through the real sign-in form (the account is named after its role)."""
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/login", wait_until="domcontentloaded")
+        page.fill("#username", role)
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        if "/login" in page.url:
+            raise RuntimeError(f"sign-in as {role} failed: {page.inner_text('body')[:300]}")
+    finally:
+        page.close()
+
+
+def new_signed_in_context(browser, base_url: str, role: str = "analyst", **options):
+    ctx = browser.new_context(viewport=VIEWPORT, **options)
+    ctx.set_default_timeout(15_000)
+    sign_in(ctx, base_url, role)
+    return ctx
+
+
 def discover_pages(server: AppServer) -> list[str]:
     """The paths of the navigation links as the browser renders them (query string dropped)."""
     if server.pages is None:
@@ -121,7 +151,8 @@ def discover_pages(server: AppServer) -> list[str]:
         with sync_playwright() as playwright:
             browser = launch(playwright)
             try:
-                page = browser.new_page(viewport=VIEWPORT)
+                ctx = new_signed_in_context(browser, server.base_url, "admin")
+                page = ctx.new_page()
                 page.goto(server.base_url + "/", wait_until="domcontentloaded")
                 page.wait_for_selector("nav.site-nav a", timeout=30_000)
                 hrefs = page.eval_on_selector_all("nav.site-nav a", "links => links.map(a => a.href)")
@@ -170,8 +201,9 @@ def browser(server):
 
 
 @pytest.fixture
-def context(browser):
-    ctx = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    ctx.set_default_timeout(15_000)
+def context(browser, server):
+    """A browser context signed in as an analyst (who sees every page of the dashboard but the
+    administration page)."""
+    ctx = new_signed_in_context(browser, server.base_url, "analyst", accept_downloads=True)
     yield ctx
     ctx.close()

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser.conftest import ROOT, page_name
+from browser.conftest import ROOT, new_signed_in_context, page_name
 from dashboard.filters import Filters
 from pipelines.kpis import compute_kpis
 from pipelines.store import read_only, run_named
@@ -129,8 +129,7 @@ def loaded(server, browser):
 
     def get(path: str) -> Watched:
         if path not in cache:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            ctx.set_default_timeout(15_000)
+            ctx = new_signed_in_context(browser, server.base_url, "admin", accept_downloads=True)
             contexts.append(ctx)
             watched = Watched(ctx, server)
             watched.open(path)
@@ -243,7 +242,7 @@ def test_url_reproduces_view(server, context, browser, overview_from_care):
     assert "care=care" in page.url
     tiles = page.evaluate(TILES)
     summary = page.inner_text("#overview-trend-summary")
-    fresh_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    fresh_context = new_signed_in_context(browser, server.base_url, "analyst")
     try:
         fresh = Watched(fresh_context, server)
         path = urlsplit(page.url)
