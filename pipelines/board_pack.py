@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import numbers
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +244,8 @@ def kpi_rows(current: dict, previous: dict, year_before: dict) -> list[dict]:
             else:
                 # The dashboard's words, without "on the previous period": the column says so.
                 changes.append(change_words(now, then, compare_kind, "before")
-                               .replace(" on before", "").replace("same as before", "same"))
+                               .replace(" on before", "").replace("same as before", "same")
+                               .replace("no figure for before", "no figure to compare"))
         rows.append({"label": label, "key": key, "value": text, "previous": changes[0], "year": changes[1],
                      "indent": label.startswith("of which")})
     return rows
@@ -307,6 +309,8 @@ def _withhold_bars(figure, trace: int, mask, horizontal: bool = False) -> int:
     hidden = 0
     for i, hide in enumerate(mask):
         if not hide:
+            if isinstance(texts[i], numbers.Real) and not isinstance(texts[i], bool) and float(texts[i]).is_integer():
+                texts[i] = f"{int(texts[i]):,}"  # a column with a gap turns float: keep "13", not "13.0"
             continue
         hidden += 1
         values[i] = None
@@ -324,6 +328,14 @@ def _withhold_bars(figure, trace: int, mask, horizontal: bool = False) -> int:
             data.y = values
         data.text = texts
     return hidden
+
+
+def _legend_on_top(figure):
+    """Monthly charts: the legend above the plot, clear of the slanted month labels that a
+    page-wide chart gets (on screen the dashboard's wider charts keep them level)."""
+    figure.update_layout(legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+                         margin={"t": 40})
+    return figure
 
 
 def _small_mask(series: pd.Series) -> list[bool]:
@@ -350,7 +362,7 @@ def _overview_charts(con, params: dict, raw: dict, suppress: bool) -> tuple[list
 
     trend = run_named(con, "overview_monthly_trend", params)
     shown = suppress_frame(trend, counts=("episodes", "children")) if suppress else trend
-    figure = monthly_trend_figure(shown)
+    figure = _legend_on_top(monthly_trend_figure(shown))
     notes = []
     left_out = sum(len(v) for v in shown.attrs.get("suppressed", {}).values())
     if left_out:
@@ -400,12 +412,16 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
     notes = []
     if small.any():
         notes.append(f"{int(small.sum())} home{'s' if small.sum() != 1 else ''} with 1 to 4 episodes "
-                     f"{'are' if small.sum() != 1 else 'is'} not placed on the chart (small numbers): the control "
-                     "limits and the overall rate still count them; the table lists them as <5.")
+                     f"{'are' if small.sum() != 1 else 'is'} not placed on the chart or assessed against the limits "
+                     "(small numbers); the overall rate and the limits still count them.")
     figure = funnel_figure(plotted)
     placed = frame[frame["position"] != NO_YEARS]
-    outliers = placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
-    above = placed[placed["position"] == ABOVE_95].sort_values("rate", ascending=False)
+    # A home of 1 to 4 episodes is not assessed in the suppressed pack: its position against
+    # the limits, with its placed-child-years, would narrow its count down within 1 to 4.
+    # Outliers in order of episodes above expected (the dashboard's table order).
+    assessed = placed[~small[placed.index]].assign(_excess=lambda f: f["episodes"] - f["expected"])
+    outliers = assessed[assessed["position"] == OUTLIER].sort_values("_excess", ascending=False)
+    above = assessed[assessed["position"] == ABOVE_95].sort_values("_excess", ascending=False)
     if placed.empty or placed["overall_rate"].isna().all():
         summary = "No children's home had placement days in this period, so no rates can be compared."
         overall = None
@@ -414,7 +430,9 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
         summary = (f"{len(placed)} homes had children placed in the period: {_count(int(placed['episodes'].sum()))} "
                    f"episodes over {placed['placed_child_years'].sum():.1f} placed-child-years, an overall rate of "
                    f"{overall:.2f} episodes per placed-child-year. {len(outliers)} above the 99.8% limit "
-                   f"(outliers), {len(above)} more above the 95% limit only.")
+                   f"(outliers), {len(above)} more above the 95% limit only"
+                   + (f"; {int(small.sum())} with 1 to 4 episodes not assessed here (small numbers)." if small.any()
+                      else "."))
     not_ours = int(frame["episodes_child_not_in_ssda903"].sum())
     if not_ours:
         notes.append(f"{count_text(not_ours, suppress)} episodes are of children not in this authority's SSDA903 "
@@ -437,7 +455,7 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
     chart = Chart("Children's homes: episodes per placed-child-year (funnel plot)",
                   "Each home's rate of episodes per placed-child-year against the 95% and 99.8% control limits "
                   "around the overall rate; a home above the 99.8% limit is an outlier and is named.",
-                  figure, 480, summary, notes)
+                  figure, 450, summary, notes)
     flagged_unlisted = len(outliers) + len(above) > HOMES_LISTED
     unlisted = (f"{len(frame) - HOMES_LISTED} more homes are listed on the dashboard's Children's homes page"
                 + ("." if flagged_unlisted else ", none of them above the 95% limit.")) if len(frame) > HOMES_LISTED else ""
@@ -586,7 +604,7 @@ def _interviews_section(con, params: dict, suppress: bool) -> dict:
                    "hours.")
     charts.append(Chart("Return interviews within 72 hours, by month",
                         "Of the returned missing episodes of each month, the share offered and the share completed "
-                        "within 72 hours of the return.", timeliness_figure(by_month), 330, summary, notes))
+                        "within 72 hours of the return.", _legend_on_top(timeliness_figure(by_month)), 360, summary, notes))
 
     rated = providers[(providers["provider"] != NO_OFFER) & providers["rhi_completed_within_72h_pct"].notna()]
     notes = []
@@ -617,8 +635,8 @@ def _interviews_section(con, params: dict, suppress: bool) -> dict:
                 texts.append(f"{WITHHELD} ({count_text(r.count, True)} of {count_text(r.denominator, True)})")
                 widths.append(None)
             else:
-                texts.append(f"{r.percent:.1f}% ({r.count:,} of {r.denominator:,})" if pd.notna(r.percent)
-                             else f"– ({r.count:,} of {r.denominator:,})")
+                counts = f"{int(r.count):,} of {int(r.denominator):,}"
+                texts.append(f"{r.percent:.1f}% ({counts})" if pd.notna(r.percent) else f"– ({counts})")
                 widths.append(0 if pd.isna(r.percent) else r.percent)
         figure.data[0].text = texts
         figure.data[0].x = widths
@@ -701,12 +719,9 @@ def _narrative(period: str, current: dict, previous: dict, year_before: dict, ho
     else:
         parts = []
         for r in outliers.head(3).itertuples():
-            if suppress and is_small(r.episodes):
-                parts.append(f"{r.home_name} (fewer than 5 episodes, but above the limit for its few placement days)")
-            else:
-                times = r.episodes / r.expected if r.expected else float("inf")
-                parts.append(f"{r.home_name} had {r.episodes:,} episodes where about {r.expected:.1f} were expected "
-                             f"from its placements — {_times(times)} the rate of homes overall")
+            times = r.episodes / r.expected if r.expected else float("inf")
+            parts.append(f"{r.home_name} had {r.episodes:,} episodes where about {r.expected:.1f} were expected "
+                         f"from its placements — {_times(times)} the rate of homes overall")
         other.append(f"{len(outliers)} children's home{'s are' if len(outliers) != 1 else ' is'} above the 99.8% "
                      "control limit, more than chance would explain, and named as outlier"
                      f"{'s' if len(outliers) != 1 else ''}: " + "; ".join(parts)
@@ -875,6 +890,11 @@ def pack_context(settings: Settings, con, period_start: dt.date, period_end: dt.
     }
 
 
+def charts_of(context: dict) -> list[Chart]:
+    return [*context["overview_charts"], context["homes"]["chart"], context["hotspots"]["chart"],
+            *context["repeat_charts"], *context["interview_charts"]]
+
+
 def render_board_pack(settings: Settings, period_start: dt.date, period_end: dt.date, *, suppress: bool = True,
                       produced_by: str) -> tuple[bytes, int]:
     """(PDF bytes, number of pages). Raises StoreMissing when there is no store."""
@@ -888,9 +908,7 @@ def render_board_pack(settings: Settings, period_start: dt.date, period_end: dt.
     start_renderer()
     with read_only(settings.db_path) as con:
         context = pack_context(settings, con, period_start, period_end, suppress, produced_by)
-    charts = [*context["overview_charts"], context["homes"]["chart"], context["hotspots"]["chart"],
-              *context["repeat_charts"], *context["interview_charts"]]
-    for chart in charts:
+    for chart in charts_of(context):
         chart.image = _png(chart.figure, chart.height)
     return html_to_pdf(render_html(context))
 
