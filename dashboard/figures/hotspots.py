@@ -36,8 +36,12 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import ConvexHull, QhullError, cKDTree
+from shapely.geometry import MultiPoint, shape
 
-from dashboard.figures.common import PALETTE, base_layout, count_label, empty_figure, small_label, suppressing
+from dashboard.figures.common import PALETTE, base_layout, empty_figure
 
 MIN_EPISODES = 5
 SUPPRESSED = "fewer than 5"
@@ -76,7 +80,7 @@ def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         shown = shown.head(top)
     return pd.DataFrame({
         "Ward": shown["ward_name"],
-        "Episodes": shown["episodes"].map(lambda v: "<5" if v != v else int(v)),
+        "Episodes": shown["episodes"].astype(int),
         "Children (0-15)": shown["children"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}"),
         "Rate per 1,000 children": shown["rate_per_1000"].map(rate_text),
         "IMD decile (1 = most deprived)": shown["imd_decile"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
@@ -84,33 +88,84 @@ def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
 
 
 def _representative_points(boundaries: pd.DataFrame) -> pd.DataFrame:
-    from shapely.geometry import shape
+    lon, lat = _label_points(tuple(boundaries["geojson"]))
+    return pd.DataFrame({"ward": boundaries["ward"], "lon": lon, "lat": lat})
 
-    points = [shape(json.loads(g)).representative_point() for g in boundaries["geojson"]]
-    return pd.DataFrame({"ward": boundaries["ward"], "lon": [p.x for p in points], "lat": [p.y for p in points]})
+
+@lru_cache(maxsize=4)
+def _label_points(geometries: tuple[str, ...]) -> tuple[list[float], list[float]]:
+    """A point inside each ward, for its label (the boundaries change only with a load)."""
+    points = [shape(json.loads(g)).representative_point() for g in geometries]
+    return [p.x for p in points], [p.y for p in points]
+
+
+@lru_cache(maxsize=4)
+def _feature_collection(wards: tuple[str, ...], names: tuple[str, ...], geometries: tuple[str, ...]) -> dict:
+    return feature_collection(pd.DataFrame({"ward": wards, "ward_name": names, "geojson": geometries}))
 
 
 # --------------------------------------------------------------------------- clusters
 
 def find_clusters(cells: pd.DataFrame, eps: float = CLUSTER_EPS_METRES,
                   min_samples: int = CLUSTER_MIN_SAMPLES) -> np.ndarray:
-    """DBSCAN label of each grid cell (-1 = noise), each cell weighted by its episodes."""
+    """DBSCAN label of each grid cell (-1 = noise), each cell weighted by its episodes.
+
+    The labels scikit-learn's DBSCAN gives (`DBSCAN(eps, min_samples).fit(points,
+    sample_weight=weights)`), computed with a k-d tree and connected components, which is
+    many times faster on the tens of thousands of cells of a national store and needs no
+    scikit-learn import (seconds, on a worker's first map): a cell is a core cell when the
+    episodes of the cells within `eps` (itself included) reach `min_samples`; core cells
+    within `eps` of each other form a cluster; clusters are numbered in the order of their
+    first core cell; any other cell within `eps` of a core cell joins the first-numbered
+    such cluster (scikit-learn's order of discovery), else it is noise."""
     if cells.empty:
         return np.zeros(0, dtype=int)
-    from sklearn.cluster import DBSCAN
-
     points = cells[["grid_e", "grid_n"]].to_numpy(dtype=float)
     weights = cells["episodes"].to_numpy(dtype=float)
-    return DBSCAN(eps=eps, min_samples=min_samples).fit(points, sample_weight=weights).labels_
+    n = len(points)
+    pairs = cKDTree(points).query_pairs(eps, output_type="ndarray")
+    first, second = pairs[:, 0], pairs[:, 1]
+    weight_within = weights + np.bincount(first, weights[second], minlength=n) \
+        + np.bincount(second, weights[first], minlength=n)
+    core = weight_within >= min_samples
+    labels = np.full(n, -1, dtype=int)
+    if not core.any():
+        return labels
+    core_index = np.flatnonzero(core)
+    position = np.full(n, -1)
+    position[core_index] = np.arange(len(core_index))
+    linked = core[first] & core[second]
+    graph = coo_matrix((np.ones(int(linked.sum())), (position[first[linked]], position[second[linked]])),
+                       shape=(len(core_index), len(core_index)))
+    _, component = connected_components(graph, directed=False)
+    # Number the clusters by their first core cell.
+    first_cell = np.full(component.max() + 1, n)
+    np.minimum.at(first_cell, component, core_index)
+    number = np.empty_like(first_cell)
+    number[np.argsort(first_cell, kind="stable")] = np.arange(len(first_cell))
+    labels[core_index] = number[component]
+    # Border cells: the lowest-numbered cluster among their core neighbours.
+    border = np.full(n, np.iinfo(np.int64).max)
+    for a, b in ((first, second), (second, first)):
+        join = core[b] & ~core[a]
+        np.minimum.at(border, a[join], labels[b[join]])
+    reached = ~core & (border < np.iinfo(np.int64).max)
+    labels[reached] = border[reached]
+    return labels
 
 
 def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> list[tuple[float, float]]:
     """Closed ring (BNG metres) of the convex hull of the 100 m cells centred on the points,
     padded by `padding` metres: a polygon even for one cell or a line of cells."""
-    from shapely.geometry import MultiPoint
-
     half = GRID_METRES / 2
-    centres = np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)])
+    centres = np.unique(np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)]), axis=0)
+    if len(centres) > 16:
+        # Only cells on the hull of the centres can put a corner on the outline (the hull of
+        # the squares is the hull of the centres, widened by a square): skip the rest.
+        try:
+            centres = centres[ConvexHull(centres).vertices]
+        except QhullError:  # all in one line: every cell may matter
+            pass
     offsets = np.array([(-half, -half), (-half, half), (half, -half), (half, half)])
     corners = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
     hull = MultiPoint(corners).convex_hull
@@ -139,23 +194,34 @@ def cluster_outlines(cells: pd.DataFrame, ward_names: dict[str, str],
     labels = find_clusters(cells, eps, min_samples)
     if not len(labels) or (labels < 0).all():
         return pd.DataFrame(columns=columns)
-    frame = cells.assign(label=labels)
-    frame = frame[frame["label"] >= 0]
-    rows = []
-    for _, members in frame.groupby("label"):
-        episodes = int(members["episodes"].sum())
-        if episodes < MIN_EPISODES:
-            continue
-        by_ward = (members.assign(name=members["ward"].map(lambda w: ward_names.get(w, OUTSIDE)
-                                                            if isinstance(w, str) else OUTSIDE))
-                   .groupby("name")["episodes"].sum().sort_values(ascending=False, kind="stable"))
-        ring = hull_outline(members["grid_e"], members["grid_n"])
-        lon, lat = to_wgs84([p[0] for p in ring], [p[1] for p in ring])
-        top = int(np.argmax(lat))
-        rows.append({"episodes": episodes, "wards": ", ".join(by_ward.index), "ward_count": len(by_ward),
-                     "lon": lon, "lat": lat, "label_lon": lon[top], "label_lat": lat[top]})
-    if not rows:
+    clustered = labels >= 0
+    frame = pd.DataFrame({
+        "label": labels[clustered],
+        "grid_e": cells["grid_e"].to_numpy(dtype=float)[clustered],
+        "grid_n": cells["grid_n"].to_numpy(dtype=float)[clustered],
+        "name": cells["ward"].map(lambda w: ward_names.get(w, OUTSIDE) if isinstance(w, str) else OUTSIDE)
+                             .to_numpy(dtype=object)[clustered],
+        "episodes": cells["episodes"].to_numpy()[clustered],
+    })
+    totals = frame.groupby("label")["episodes"].sum()
+    kept = totals[totals >= MIN_EPISODES]
+    if kept.empty:
         return pd.DataFrame(columns=columns)
+    frame = frame[frame["label"].isin(kept.index)]
+    # The wards of each cluster, most episodes first, a tie in name order.
+    by_ward = (frame.groupby(["label", "name"])["episodes"].sum().reset_index()
+               .sort_values(["label", "episodes", "name"], ascending=[True, False, True], kind="stable"))
+    wards = by_ward.groupby("label", sort=True)["name"].agg(list)
+    rings = [hull_outline(members["grid_e"], members["grid_n"]) for _, members in frame.groupby("label", sort=True)]
+    # One reprojection for every ring.
+    lon_all, lat_all = to_wgs84([x for ring in rings for x, _ in ring], [y for ring in rings for _, y in ring])
+    rows, at = [], 0
+    for label, ring, names in zip(kept.index, rings, wards.loc[kept.index]):
+        lon, lat = lon_all[at:at + len(ring)], lat_all[at:at + len(ring)]
+        at += len(ring)
+        top = int(np.argmax(lat))
+        rows.append({"episodes": int(kept[label]), "wards": ", ".join(names), "ward_count": len(names),
+                     "lon": lon, "lat": lat, "label_lon": lon[top], "label_lat": lat[top]})
     out = pd.DataFrame(rows).sort_values("episodes", ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "cluster", [_letter(i) for i in range(len(out))])
     return out[columns]
@@ -182,60 +248,77 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
     ward; found-location cluster outlines (dashed, lettered) over it."""
     if boundaries.empty:
         return empty_figure("No ward boundaries in the store")
-    geojson = feature_collection(boundaries)
+    geojson = _feature_collection(tuple(boundaries["ward"]), tuple(boundaries["ward_name"]),
+                                  tuple(boundaries["geojson"]))
     frame = rates.merge(boundaries[["ward"]], on="ward", how="inner")
     frame = frame.assign(rate_label=frame["rate_per_1000"].map(rate_text),
                          children_label=frame["children"].map(lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"),
                          imd_label=frame["imd_decile"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1f}"))
-    frame = frame.assign(episodes_label=frame["episodes"].map(count_label))
-    custom = ["ward_name", "episodes_label", "children_label", "rate_label", "imd_label"]
+    custom = ["ward_name", "episodes", "children_label", "rate_label", "imd_label"]
     hover = ("<b>%{customdata[0]}</b><br>Episodes: %{customdata[1]}<br>Children aged 0-15: %{customdata[2]}"
              "<br>Rate per 1,000 children: %{customdata[3]}<br>IMD decile (1 = most deprived): %{customdata[4]}"
              "<extra></extra>")
     rated = frame[frame["rate_per_1000"].notna()]
     suppressed = frame[frame["rate_per_1000"].isna()]
-    figure = go.Figure()
+    # Plain dicts, one figure built at the end: the boundaries are the same on every call
+    # (cached above) and each validated graph_objects call would copy them again.
+    traces = []
     if len(rated):
-        figure.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey="id", locations=rated["ward"], z=rated["rate_per_1000"],
-            colorscale=RATE_SCALE, zauto=False, zmin=0, zmax=float(rated["rate_per_1000"].max()), marker={"line": {"color": "white", "width": 1}},
-            customdata=rated[custom].to_numpy(), hovertemplate=hover, name="Rate per 1,000 children",
-            colorbar={"title": {"text": "Episodes per<br>1,000 children"}, "thickness": 14, "len": 0.7},
-        ))
+        traces.append({
+            "type": "choropleth", "geojson": geojson, "featureidkey": "id", "locations": rated["ward"].tolist(),
+            "z": rated["rate_per_1000"].tolist(), "colorscale": RATE_SCALE, "zauto": False, "zmin": 0,
+            "zmax": float(rated["rate_per_1000"].max()), "marker": {"line": {"color": "white", "width": 1}},
+            "customdata": rated[custom].to_numpy().tolist(), "hovertemplate": hover,
+            "name": "Rate per 1,000 children",
+            "colorbar": {"title": {"text": "Episodes per<br>1,000 children"}, "thickness": 14, "len": 0.7},
+        })
     if len(suppressed):
-        figure.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey="id", locations=suppressed["ward"], z=[0] * len(suppressed),
-            colorscale=[[0, NO_RATE_GREY], [1, NO_RATE_GREY]], showscale=False,
-            marker={"line": {"color": "white", "width": 1}},
-            customdata=suppressed[custom].to_numpy(), hovertemplate=hover,
-            name="Fewer than 5 episodes: no rate", showlegend=True,
-        ))
+        traces.append({
+            "type": "choropleth", "geojson": geojson, "featureidkey": "id",
+            "locations": suppressed["ward"].tolist(), "z": [0] * len(suppressed),
+            "colorscale": [[0, NO_RATE_GREY], [1, NO_RATE_GREY]], "showscale": False,
+            "marker": {"line": {"color": "white", "width": 1}},
+            "customdata": suppressed[custom].to_numpy().tolist(), "hovertemplate": hover,
+            "name": "Fewer than 5 episodes: no rate", "showlegend": True,
+        })
     centres = _representative_points(boundaries).merge(frame[["ward", "rate_per_1000"]], on="ward")
     top_rate = frame["rate_per_1000"].max()
     # Dark wards get white figures: the label must stay readable on every shade.
     dark = centres["rate_per_1000"].fillna(0) > 0.55 * (top_rate if pd.notna(top_rate) else 1)
-    figure.add_trace(go.Scattergeo(
-        lon=centres["lon"], lat=centres["lat"], mode="text", hoverinfo="skip", showlegend=False,
-        text=centres["rate_per_1000"].map(lambda v: "<5" if pd.isna(v) else f"{v:.1f}"),
-        textfont={"size": 11, "color": ["#ffffff" if d else "#0b0c0c" for d in dark]}, name="Rate labels",
-    ))
+    traces.append({
+        "type": "scattergeo", "lon": centres["lon"].tolist(), "lat": centres["lat"].tolist(), "mode": "text",
+        "hoverinfo": "skip", "showlegend": False,
+        "text": centres["rate_per_1000"].map(lambda v: "<5" if pd.isna(v) else f"{v:.1f}").tolist(),
+        "textfont": {"size": 11, "color": ["#ffffff" if d else "#0b0c0c" for d in dark]}, "name": "Rate labels",
+    })
     if clusters is not None and len(clusters):
-        for i, row in enumerate(clusters.itertuples()):
-            figure.add_trace(go.Scattergeo(
-                lon=row.lon, lat=row.lat, mode="lines", fill="toself", fillcolor="rgba(0,0,0,0.03)",
-                line={"color": "#000000", "width": 2.5, "dash": "dash"},
-                name="Found-location cluster (outline)", legendgroup="clusters", showlegend=i == 0,
-                hoverinfo="text",
-                hovertext=f"Cluster {row.cluster}: {row.episodes} episodes found here; wards: {row.wards}",
-            ))
-        figure.add_trace(go.Scattergeo(
-            lon=clusters["label_lon"], lat=clusters["label_lat"], mode="text", showlegend=False,
-            text=[f"<b>{c}: {n}</b>" for c, n in zip(clusters["cluster"], clusters["episodes"])],
-            textposition="top center", hoverinfo="skip",
-            textfont={"size": 13, "color": "#000000", "shadow": "1px 1px 1px #fff, -1px -1px 1px #fff"},
-            name="Cluster labels",
-        ))
-    figure.update_geos(visible=False, fitbounds="locations", projection={"type": "mercator"})
+        # Every outline in one trace, rings separated by gaps (NaN): one legend entry and one
+        # drawing layer however many clusters there are. The words of each cluster are on
+        # its letter (and on its outline when there is only one).
+        words = [f"Cluster {c}: {n} episodes found here; wards: {w}"
+                 for c, n, w in zip(clusters["cluster"], clusters["episodes"], clusters["wards"])]
+        gap = [np.nan]
+        lon = np.concatenate([part for ring in clusters["lon"] for part in (ring, gap)][:-1])
+        lat = np.concatenate([part for ring in clusters["lat"] for part in (ring, gap)][:-1])
+        outline = {
+            "type": "scattergeo", "lon": lon, "lat": lat, "mode": "lines", "fill": "toself",
+            "fillcolor": "rgba(0,0,0,0.03)", "line": {"color": "#000000", "width": 2.5, "dash": "dash"},
+            "name": "Found-location cluster (outline)", "legendgroup": "clusters", "showlegend": True,
+            "hoverinfo": "skip",
+        }
+        if len(clusters) == 1:
+            outline.update(hoverinfo="text", hovertext=words[0])
+        traces.append(outline)
+        traces.append({
+            "type": "scattergeo", "lon": clusters["label_lon"].tolist(), "lat": clusters["label_lat"].tolist(),
+            "mode": "text", "showlegend": False,
+            "text": [f"<b>{c}: {n}</b>" for c, n in zip(clusters["cluster"], clusters["episodes"])],
+            "textposition": "top center", "hoverinfo": "text", "hovertext": words,
+            "textfont": {"size": 13, "color": "#000000", "shadow": "1px 1px 1px #fff, -1px -1px 1px #fff"},
+            "name": "Cluster labels",
+        })
+    figure = go.Figure({"data": traces, "layout": {
+        "geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"}}}}, _validate=False)
     base_layout(figure, height=640)
     figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.02})
     return figure
@@ -270,21 +353,19 @@ def imd_figure(rates: pd.DataFrame, place: str = "missing_from") -> go.Figure:
 
 def coverage_sentence(coverage: pd.DataFrame, place: str) -> str:
     row = coverage.iloc[0]
-    withheld = suppressing(coverage)
     where = "where the child went missing from" if place == "missing_from" else "where the child was found"
-    unknown = row["episodes"] - row["with_ward"]
-    parts = [f"{small_label(row['with_ward'], withheld)} of {small_label(row['episodes'], withheld)} episodes in "
-             f"this selection have a known ward ({where}); {small_label(unknown, withheld)} have none"]
+    unknown = int(row["episodes"]) - int(row["with_ward"])
+    parts = [f"{int(row['with_ward']):,} of {int(row['episodes']):,} episodes in this selection have a known ward "
+             f"({where}); {unknown:,} have none"]
     reasons = []
-    ssda903_only, outside, unknown_place = (row[k] for k in ("ssda903_only", "outside_area", "place_unknown"))
-    if ssda903_only != 0:
-        reasons.append(f"{small_label(ssda903_only, withheld)} {'is' if ssda903_only == 1 else 'are'} known only "
-                       "from the SSDA903 return, which records no place")
-    if outside != 0:
-        reasons.append(f"{small_label(outside, withheld)} {'was' if outside == 1 else 'were'} outside the authority")
-    if unknown_place != 0:
-        reasons.append(f"{small_label(unknown_place, withheld)} police record{' had' if unknown_place == 1 else 's had'}"
-                       " no usable postcode")
+    ssda903_only, outside, unknown_place = (int(row[k]) for k in ("ssda903_only", "outside_area", "place_unknown"))
+    if ssda903_only:
+        reasons.append(f"{ssda903_only:,} {'is' if ssda903_only == 1 else 'are'} known only from the SSDA903 return, "
+                       "which records no place")
+    if outside:
+        reasons.append(f"{outside:,} {'was' if outside == 1 else 'were'} outside the authority")
+    if unknown_place:
+        reasons.append(f"{unknown_place:,} police record{' had' if unknown_place == 1 else 's had'} no usable postcode")
     return parts[0] + (": " + "; ".join(reasons) if reasons else "") + "."
 
 
@@ -292,11 +373,9 @@ def map_summary(rates: pd.DataFrame, clusters: pd.DataFrame, place: str) -> str:
     where = PLACE_LABELS.get(place, place)
     rated = rates[rates["rate_per_1000"].notna()].sort_values("rate_per_1000", ascending=False)
     total = int(rates["episodes"].sum())
-    withheld = int(rates["episodes"].isna().sum())
-    if not total and not withheld:
+    if not total:
         return "No episodes with a known ward in this selection."
-    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards"
-            + (f" ({withheld} more wards had 1–4 episodes each)." if withheld else ".")]
+    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards."]
     if len(rated):
         top = rated.head(3)
         text.append("Highest rates per 1,000 children: " + "; ".join(
