@@ -26,6 +26,8 @@ ROW_EPISODES = "Episodes"
 ROW_RHI = "Return interviews"
 ROW_SAFE_WELL = "Safe and well checks"
 ROW_PLACEMENTS = "Placements"
+# Children listed under the escalation chart (the chart and its data count them all).
+ESCALATION_LISTED = 200
 
 
 def _children(count: int) -> str:
@@ -122,8 +124,12 @@ def escalation_summary(frame: pd.DataFrame, episodes: int, days: int) -> str:
             f"the most in one window was {most}.")
 
 
-def escalation_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The flagged children as the page lists them (shortened pseudonymised keys only)."""
+def escalation_table(frame: pd.DataFrame, top: int | None = ESCALATION_LISTED) -> pd.DataFrame:
+    """The flagged children as the page lists them (shortened pseudonymised keys only): the
+    first `top` in the query's order, most episodes in a window first (None: all). A national
+    store flags thousands; a page listing them all is megabytes and seconds to draw."""
+    if top is not None:
+        frame = frame.head(top)
     return pd.DataFrame({
         "Child (pseudonymised)": frame["child"],
         "Episodes in window": frame["episodes_in_window"],
