@@ -439,7 +439,10 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
                      "return (for example placed here by another authority): their placement days are unknown, so "
                      "rates that include them are overstated.")
     rows = []
-    for row in homes_table(frame).head(HOMES_LISTED).to_dict("records"):
+    # Homes of 1 to 4 episodes are left out of the (worst first) table when suppressed: their
+    # place in its order would tell how they stand against the limits.
+    listed = frame[~small]
+    for row in homes_table(listed).head(HOMES_LISTED).to_dict("records"):
         episodes = int(row["Episodes"])
         hidden = suppress and is_small(episodes)
         rows.append({
@@ -456,9 +459,13 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
                   "Each home's rate of episodes per placed-child-year against the 95% and 99.8% control limits "
                   "around the overall rate; a home above the 99.8% limit is an outlier and is named.",
                   figure, 450, summary, notes)
-    flagged_unlisted = len(outliers) + len(above) > HOMES_LISTED
-    unlisted = (f"{len(frame) - HOMES_LISTED} more homes are listed on the dashboard's Children's homes page"
-                + ("." if flagged_unlisted else ", none of them above the 95% limit.")) if len(frame) > HOMES_LISTED else ""
+    unlisted = ""
+    if len(listed) > HOMES_LISTED:
+        unlisted = (f"{len(listed) - HOMES_LISTED} more homes are listed on the dashboard's Children's homes page"
+                    + ("." if len(outliers) + len(above) > HOMES_LISTED else ", none of them above the 95% limit."))
+    if small.any():
+        unlisted += (f" {int(small.sum())} home{'s' if small.sum() != 1 else ''} with 1 to 4 episodes "
+                     f"{'are' if small.sum() != 1 else 'is'} not listed (small numbers).")
     return {"chart": chart, "table": rows, "unlisted": unlisted, "outliers": outliers, "above": above, "frame": frame,
             "small_homes": int(small.sum()), "overall": overall}
 

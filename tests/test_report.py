@@ -231,6 +231,29 @@ def test_charts_draw_no_count_from_1_to_4(small, isolated_env):
 
 
 @pytest.mark.slow
+def test_funnel_plot_and_homes_table_leave_out_homes_of_1_to_4_episodes(synthetic):
+    settings = Settings(db_path=synthetic["db"])
+    start, end = (dt.date.fromisoformat(d) for d in YEAR)
+    with read_only(synthetic["db"]) as con:
+        suppressed = pack_context(settings, con, start, end, True, "t")["homes"]
+        shown = pack_context(settings, con, start, end, False, "t")["homes"]
+    frame = suppressed["frame"]
+    small_homes = set(frame.loc[frame["episodes"].between(1, 4), "home_name"])
+    assert small_homes, "the synthetic store should have a home of 1 to 4 episodes"
+    drawn_x = [x for trace in suppressed["chart"].figure.data if trace.mode and "markers" in trace.mode
+               for x in trace.x]
+    placed = frame[(frame["placed_child_years"] > 0) & ~frame["home_name"].isin(small_homes)]
+    assert len(drawn_x) == len(placed)
+    assert not small_homes & {row["home"] for row in suppressed["table"]}
+    assert all(row["episodes"] != "<5" for row in suppressed["table"])
+    assert suppressed["small_homes"] == len(small_homes)
+    # Shown in full, every home with placement days is placed.
+    assert shown["small_homes"] == 0
+    assert len([x for trace in shown["chart"].figure.data if trace.mode and "markers" in trace.mode
+                for x in trace.x]) == int((frame["placed_child_years"] > 0).sum())
+
+
+@pytest.mark.slow
 def test_checklist_answer_appears_with_who_and_when(small):
     text = re.sub(r"\s+", " ", pdf_text(small["pdf"], layout=False))
     assert "Take-up reviewed quarterly by the missing lead." in text
