@@ -64,16 +64,23 @@ order by bands.band_order;
 -- that start in the 365 days ending on its start date are the last few before it: the
 -- count is exactly 2 when the previous episode starts in those 365 days and the one before
 -- it (if any) does not.
-with history as (
+-- Only a child with two or more episodes in the whole span can be newly repeat.
+with span as (
+    select child_no, start_date, start_at, episode_id
+    from mart_episodes_filtered(
+        ($period_start::date - interval 365 day)::date, $period_end, $from_care, $age_band, $sex,
+        $ethnicity_group, $risk_level
+    )
+),
+
+history as (
     select
         child_no,
         start_date,
         lag(start_date, 1) over by_start as previous_start,
         lag(start_date, 2) over by_start as before_previous_start
-    from mart_episodes_filtered(
-        ($period_start::date - interval 365 day)::date, $period_end, $from_care, $age_band, $sex,
-        $ethnicity_group, $risk_level
-    )
+    from span
+    where child_no in (select child_no from span group by child_no having count(*) >= 2)
     window by_start as (partition by child_no order by start_date, start_at nulls first, episode_id)
 ),
 
@@ -117,6 +124,11 @@ with history as (
     )
 ),
 
+-- Only a child with at least $escalation_episodes episodes in the span can meet the rule.
+candidates as (
+    select child_no from history group by child_no having count(*) >= $escalation_episodes::integer
+),
+
 windows as (
     select distinct
         child_no,
@@ -124,6 +136,7 @@ windows as (
         min(start_date) over last_days as window_start,
         count(*) over last_days as episodes_in_window
     from history
+    where child_no in (select child_no from candidates)
     window last_days as (
         partition by child_no order by start_date
         range between to_days($escalation_days::integer - 1) preceding and current row
@@ -153,7 +166,7 @@ latest as (
         from_care,
         age_band
     from history
-    where start_date >= $period_start::date
+    where start_date >= $period_start::date and child_no in (select child_no from per_child)
     qualify row_number() over (
         partition by child_no order by start_date desc, start_at desc nulls last, episode_id desc
     ) = 1
