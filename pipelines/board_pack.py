@@ -370,7 +370,7 @@ def _overview_charts(con, params: dict, raw: dict, suppress: bool) -> tuple[list
                      "(small numbers).")
     if len(trend):
         busiest = trend.loc[trend["episodes"].idxmax()]
-        summary = (f"{_count(int(trend['episodes'].sum()))} episodes over {len(trend)} months; the busiest month was "
+        summary = (f"{count_text(int(trend['episodes'].sum()), suppress)} episodes over {len(trend)} months; the busiest month was "
                    f"{pd.Timestamp(busiest['month']):%B %Y} with "
                    f"{count_text(int(busiest['episodes']), suppress)}.")
     else:
@@ -427,7 +427,7 @@ def _homes_section(con, params: dict, suppress: bool) -> dict:
         overall = None
     else:
         overall = float(placed["overall_rate"].iloc[0])
-        summary = (f"{len(placed)} homes had children placed in the period: {_count(int(placed['episodes'].sum()))} "
+        summary = (f"{len(placed)} homes had children placed in the period: {count_text(int(placed['episodes'].sum()), suppress)} "
                    f"episodes over {placed['placed_child_years'].sum():.1f} placed-child-years, an overall rate of "
                    f"{overall:.2f} episodes per placed-child-year. {len(outliers)} above the 99.8% limit "
                    f"(outliers), {len(above)} more above the 95% limit only"
@@ -485,7 +485,7 @@ def _hotspots_section(con, params: dict, suppress: bool) -> dict:
     top = ward_table(rates, top=8)
     rows = [{"ward": r[0], "episodes": count_text(r[1], suppress), "children": r[2], "rate": r[3], "imd": r[4]}
             for r in top.itertuples(index=False)]
-    summary = _map_words(rates, clusters)
+    summary = _map_words(rates, clusters, suppress)
     chart = Chart("Area hotspots: where children went missing from, per 1,000 children",
                   "Episodes by the ward the child went missing from, per 1,000 children living there (Census 2021). "
                   "Wards with fewer than 5 episodes show no rate (grey, marked <5). Dashed outlines are clusters "
@@ -493,14 +493,15 @@ def _hotspots_section(con, params: dict, suppress: bool) -> dict:
     return {"chart": chart, "table": rows, "rates": rates, "clusters": clusters}
 
 
-def _map_words(rates: pd.DataFrame, clusters: pd.DataFrame) -> str:
+def _map_words(rates: pd.DataFrame, clusters: pd.DataFrame, suppress: bool) -> str:
     """The map in words, shorter than the dashboard's (which lists every cluster): only
     wards with a rate (5 or more episodes) and clusters (5 or more) are named with counts."""
     total = int(rates["episodes"].sum()) if len(rates) else 0
     if not total:
         return "No episodes with a known ward in this period."
     rated = rates[rates["rate_per_1000"].notna()].sort_values("rate_per_1000", ascending=False)
-    text = [f"{total:,} episodes by the ward children went missing from, across {len(rates)} wards."]
+    text = [f"{count_text(total, suppress)} episodes by the ward children went missing from, across {len(rates)} "
+            "wards."]
     if len(rated):
         text.append("Highest rates per 1,000 children: " + "; ".join(
             f"{r.ward_name} {r.rate_per_1000:.1f}" for r in rated.head(3).itertuples()) + ".")
@@ -593,6 +594,7 @@ def _interviews_section(con, params: dict, suppress: bool) -> dict:
     providers = run_named(con, "interviews_by_provider", params)
     outcomes = outcomes_frame(run_named(con, "interviews_outcomes", params))
     factors = run_named(con, "interviews_factors", params)
+    returned = int(by_month["returned_missing_episodes"].sum())  # before suppression blanks small months
     if suppress:
         by_month = suppress_frame(by_month, counts=("returned_missing_episodes", *rhi),
                                   shares={f"{c}_pct": (c, "returned_missing_episodes") for c in rhi})
@@ -604,7 +606,6 @@ def _interviews_section(con, params: dict, suppress: bool) -> dict:
     if withheld:
         notes.append(f"{withheld} monthly percentage{'s' if withheld != 1 else ''} built on fewer than 5 episodes "
                      "left out (small numbers).")
-    returned = by_month["returned_missing_episodes"].sum()
     summary = "No returned missing episodes in this period."
     if returned:
         summary = ("Monthly share of returned missing episodes offered, and completed, an interview within 72 "
@@ -618,7 +619,7 @@ def _interviews_section(con, params: dict, suppress: bool) -> dict:
     unrated = providers[(providers["provider"] != NO_OFFER) & providers["rhi_completed_within_72h_pct"].isna()]
     if len(unrated):
         notes.append(f"{len(unrated)} provider{'s' if len(unrated) != 1 else ''} with fewer than 5 episodes (or "
-                     "fewer than 5 within 72 hours) show no rate.")
+                     f"fewer than 5 within 72 hours) show{'s' if len(unrated) == 1 else ''} no rate.")
     if rated.empty:
         summary = "No provider held enough interviews in this period to show a rate."
     else:

@@ -197,6 +197,10 @@ def test_small_counts_print_as_under_5_and_not_the_number(small):
         rest = line.split(label, 1)[1]
         assert rest.split()[0] == "<5", line
         assert raw not in re.findall(r"(?<![\d.,<])\d+(?![\d.,])", rest), line
+    # Nor anywhere else: chart captions and the narrative say <5 too.
+    flat = re.sub(r"\s+", " ", text)
+    assert "4 episodes" not in flat and "2 children" not in flat
+    assert "<5 episodes of <5 children started" in flat
     # A percentage built on fewer than 5 returned episodes is not shown.
     assert "(% not shown)" in kpi_line(text, "RHIs completed within 72 hours")
     assert "Small numbers" in text and "Suppressed" in text
