@@ -6,10 +6,12 @@
 
 -- A dense integer per child, numbered in pseudonym order (ordering by child_no is ordering
 -- by child_id). Episodes without a child would get no number and behave as NULL keys do.
+-- has_upn: the child is linked to a pupil (core_child_upn).
 create table mart_child_key as
 select
     child_id,
-    (row_number() over (order by child_id))::integer as child_no
+    (row_number() over (order by child_id))::integer as child_no,
+    child_id in (select child_id from core_child_upn) as has_upn
 from (select distinct child_id from fct_episode where child_id is not null);
 
 -- Per episode: what every RHI figure needs from the episode's linked interviews.
@@ -119,12 +121,30 @@ where start_date between p_period_start and p_period_end
     and (p_ethnicity_group is null or ethnicity_group = p_ethnicity_group)
     and (p_risk_level is null or risk_level = p_risk_level);
 
+-- The push/pull factors recorded on RHIs, each with a bit of a BIGINT mask (at most 63).
+create table mart_push_pull_factor as
+select
+    factor,
+    (row_number() over (order by factor nulls last) - 1)::integer as bit
+from (select distinct unnest(push_pull_factors) as factor from core_return_interview);
+
+select case when count(*) > 63 then error('more than 63 push/pull factors: widen mart_rhi_link.factor_mask') end
+from mart_push_pull_factor;
+
 -- One row per (RHI, linked episode), with the episode's date and filter columns and what
--- the interview pages count per distinct RHI. rhi_no: a dense integer per RHI.
+-- the interview pages count per distinct RHI. rhi_no: a dense integer per RHI;
+-- factor_mask: its push/pull factors as bits of mart_push_pull_factor.
 create table mart_rhi_link as
 with rhi_key as (
     select rhi_key, (row_number() over (order by rhi_key))::integer as rhi_no
     from (select distinct rhi_key from core_rhi_episode)
+),
+
+factor_mask as (
+    select interview.rhi_key, bit_or(1::bigint << factor.bit) as factor_mask
+    from (select rhi_key, unnest(push_pull_factors) as factor from core_return_interview) as interview
+    join mart_push_pull_factor as factor on factor.factor is not distinct from interview.factor
+    group by interview.rhi_key
 )
 
 select
@@ -137,7 +157,7 @@ select
     episode.risk_level,
     interview.outcome,
     interview.parent_carer_consulted,
-    interview.push_pull_factors,
+    coalesce(factor_mask.factor_mask, 0) as factor_mask,
     interview.harm_disclosed,
     interview.cse_risk,
     interview.cce_risk,
@@ -147,6 +167,7 @@ from core_rhi_episode as link
 join rhi_key using (rhi_key)
 join fct_episode as episode using (episode_id)
 join core_return_interview as interview using (rhi_key)
+left join factor_mask using (rhi_key)
 order by episode.start_date, rhi_key.rhi_no;
 
 create macro mart_rhi_links_filtered(

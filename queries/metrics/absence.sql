@@ -72,13 +72,13 @@ with episode_academic_year as (
 child as (
     select
         children.child_no,
-        key.child_id in (select child_id from core_child_upn) as has_upn,
-        exists (
-            select 1 from mart_child_attendance_term as attendance
+        key.has_upn,
+        children.child_no in (
+            select attendance.child_no
+            from mart_child_attendance_term as attendance
             join episode_academic_year as year_of_child
                 on year_of_child.child_no = attendance.child_no
                 and year_of_child.academic_year = attendance.academic_year
-            where attendance.child_no = children.child_no
         ) as has_attendance
     from (select distinct child_no from episode_academic_year) as children
     join mart_child_key as key using (child_no)
@@ -96,18 +96,18 @@ from child;
 -- Children missing education with a spell overlapping the period, and how many of them
 -- had an episode (matching the filters) starting in the period.
 with cme_child as (
-    select distinct coalesce(child_id, 'upn:' || upn_key) as child, child_id
-    from fct_children_missing_education
-    where start_date <= $period_end and (end_date is null or end_date >= $period_start)
+    select distinct coalesce(cme.child_id, 'upn:' || cme.upn_key) as child, key.child_no
+    from fct_children_missing_education as cme
+    left join mart_child_key as key using (child_id)
+    where cme.start_date <= $period_end and (cme.end_date is null or cme.end_date >= $period_start)
 ),
 
 went_missing as (
-    select distinct key.child_id
-    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level) as episode
-    join mart_child_key as key using (child_no)
+    select distinct child_no
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 )
 
 select
     count(distinct child) as cme_children,
-    count(distinct child) filter (where child_id in (select child_id from went_missing)) as cme_children_went_missing
+    count(distinct child) filter (where child_no in (select child_no from went_missing)) as cme_children_went_missing
 from cme_child;

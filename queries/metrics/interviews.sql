@@ -94,20 +94,17 @@ from counts;
 -- name: interviews_factors
 -- Push/pull factors recorded on the distinct RHIs linked to the period's (filtered)
 -- episodes, of any category: how many RHIs name each factor.
+-- (Each RHI's factors are bits of mart_rhi_link.factor_mask, built at load.)
 with interviews as (
-    select rhi_no, any_value(push_pull_factors) as push_pull_factors
+    select rhi_no, any_value(factor_mask) as factor_mask
     from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     group by rhi_no
-),
-
-factors as (
-    select distinct rhi_no, unnest(push_pull_factors) as factor
-    from interviews
 )
 
-select factor, count(*) as interviews
-from factors
-group by factor
+select factor.factor, count(*) as interviews
+from interviews
+join mart_push_pull_factor as factor on (interviews.factor_mask >> factor.bit) & 1 = 1
+group by factor.factor
 order by interviews desc, factor;
 
 -- name: interviews_risks
