@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import time
@@ -29,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from callbacks import filter_script  # noqa: E402
+from callbacks import arbitrary_dates, enter_request, filter_script, leave_request  # noqa: E402
 from dashboard import data  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.filters import Filters  # noqa: E402
@@ -149,10 +150,13 @@ def main() -> None:
     parser.add_argument("--db", default="data/mfhc.duckdb")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    os.environ.setdefault("MFHC_CACHE", "off")  # every call does the work, as on a cache miss
     app = create_app(Path(args.db))
+    context = enter_request(app)
     facts = data.store_facts()
+    leave_request(context)
     script = [Filters(dt.date.fromisoformat(s), dt.date.fromisoformat(e), care, age, sex, eth, risk)
-              for s, e, care, age, sex, eth, risk in filter_script(facts["last"])]
+              for s, e, care, age, sex, eth, risk in filter_script(facts["last"]) + arbitrary_dates(facts["last"])]
 
     began = time.perf_counter()
     con = duckdb.connect(args.db, read_only=True)
@@ -160,8 +164,10 @@ def main() -> None:
     con.close()
     load_seconds = time.perf_counter() - began
     # The ward list with population and IMD is reference data: taken once, outside the timing.
+    context = enter_request(app)
     wards = data.query("hotspots_ward_rates", script[0], place="missing_from")[
         ["ward", "ward_name", "children", "imd_decile"]].sort_values("ward").reset_index(drop=True)
+    leave_request(context)
 
     questions = {
         "overview KPIs": (mfhc_kpis, lambda f: pandas_kpis(df, f), same_kpis),
@@ -176,11 +182,11 @@ def main() -> None:
     }
 
     def mfhc_call(run, f):
-        with app.server.test_request_context():
-            try:
-                return run(f)
-            finally:
-                data.close_request_connection()
+        context = enter_request(app)
+        try:
+            return run(f)
+        finally:
+            leave_request(context)
 
     print(f"store: {args.db}, {len(df):,} episodes; {len(script)} filter sets x {args.repeat} rounds; "
           f"episodes into pandas once in {load_seconds:.1f} s, {df.memory_usage(deep=True).sum() / 2**20:,.0f} MiB")
