@@ -386,5 +386,13 @@ def install(app, settings: Settings | None = None) -> None:
     # Dash's inline scripts (one of them exists only after its first-request setup): warm up,
     # then allow exactly those scripts by hash. Talisman keeps a shallow copy of the policy,
     # so the script-src list is extended in place.
+    # Dash's setup hands the callbacks registered with `dash.callback` to this app and empties
+    # the global registry; they are put back so that another app made in this process (tests)
+    # gets them too.
+    from dash import _callback
+
+    callbacks, callback_list = dict(_callback.GLOBAL_CALLBACK_MAP), list(_callback.GLOBAL_CALLBACK_LIST)
     server.test_client().get("/healthz")
+    _callback.GLOBAL_CALLBACK_MAP.update(callbacks)
+    _callback.GLOBAL_CALLBACK_LIST.extend(c for c in callback_list if c not in _callback.GLOBAL_CALLBACK_LIST)
     csp["script-src"].extend(h for h in app.csp_hashes() if h not in csp["script-src"])

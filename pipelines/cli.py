@@ -186,9 +186,8 @@ def serve(host: str, port: int, db: Path | None) -> None:
         click.echo(f"No accounts yet: created user 'admin' with password {password}\n"
                    "Sign in with it, then add people with `mfhc users add NAME --role ROLE` and change it "
                    "with `mfhc users passwd admin`.", err=True)
-    from dashboard.app import create_app
+    from dashboard.app import app  # made at import, over MFHC_DB set above
 
-    app = create_app(settings.db_path)
     app.run(host=host, port=port, debug=False)
 
 
