@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -52,6 +53,38 @@ def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Fig
     if not axes:
         figure.update_xaxes(**x_axis)
         figure.update_yaxes(**y_axis)
+    return figure
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def figure_from(traces: list[dict], layout: dict | None = None, title: str = "", height: int = 380) -> go.Figure:
+    """A figure from plain trace dicts with base_layout's look, `layout` merged over it the
+    way update_layout merges. Built in one go without validation: for figures with
+    thousands of points or large GeoJSON, each validated call copies them again (most of
+    a callback's time). The traces must be valid Plotly; the tests draw them."""
+    base = {
+        "font": {"family": FONT, "size": 14, "color": "#0b0c0c"},
+        "colorway": PALETTE,
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "legend": {"orientation": "h", "y": -0.2},
+        "hoverlabel": {"font": {"family": FONT}},
+        "xaxis": {"showgrid": False, "linecolor": "#505a5f"},
+        "yaxis": {"gridcolor": "#dddddd", "linecolor": "#505a5f", "rangemode": "tozero"},
+    }
+    if title:
+        base["title"] = {"text": title, "x": 0, "xanchor": "left"}
+    figure = go.Figure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
+    # The default template, as a validated figure gets it (its axes, hover mode and geo colours).
+    figure.layout.template = pio.templates[pio.templates.default]
     return figure
 
 

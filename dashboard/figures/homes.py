@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from scipy.special import pdtr
 from scipy.stats import norm
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, base_layout, empty_figure, figure_from
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -193,13 +193,11 @@ def funnel_figure(frame: pd.DataFrame) -> go.Figure:
             trace.update(text=[label if i in named else "" for i, label in zip(points.index, labels)],
                          textposition="middle right", textfont={"size": 12, "color": PALETTE[7]})
         traces.append(trace)
-    figure = go.Figure({"data": traces, "layout": {
+    return figure_from(traces, {
         "xaxis": {"title": {"text": "Placed-child-years in the period"}, "range": [0, x_max]},
         "yaxis": {"title": {"text": "Episodes per placed-child-year"}, "range": [0, y_top]},
-    }}, _validate=False)
-    figure = base_layout(figure, height=560)
-    figure.update_layout(legend={"orientation": "h", "y": -0.16, "yanchor": "top"}, margin={"b": 150})
-    return figure
+        "legend": {"orientation": "h", "y": -0.16, "yanchor": "top"}, "margin": {"b": 150},
+    }, height=560)
 
 
 def funnel_summary(frame: pd.DataFrame) -> str:

@@ -41,7 +41,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 from shapely.geometry import MultiPoint, shape
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import (
+    PALETTE, count_label, empty_figure, figure_from, small_label, suppressing,
+)
 
 MIN_EPISODES = 5
 SUPPRESSED = "fewer than 5"
@@ -80,7 +82,7 @@ def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         shown = shown.head(top)
     return pd.DataFrame({
         "Ward": shown["ward_name"],
-        "Episodes": shown["episodes"].astype(int),
+        "Episodes": shown["episodes"].map(lambda v: "<5" if v != v else int(v)),
         "Children (0-15)": shown["children"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}"),
         "Rate per 1,000 children": shown["rate_per_1000"].map(rate_text),
         "IMD decile (1 = most deprived)": shown["imd_decile"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
@@ -254,7 +256,8 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
     frame = frame.assign(rate_label=frame["rate_per_1000"].map(rate_text),
                          children_label=frame["children"].map(lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"),
                          imd_label=frame["imd_decile"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1f}"))
-    custom = ["ward_name", "episodes", "children_label", "rate_label", "imd_label"]
+    frame = frame.assign(episodes_label=frame["episodes"].map(count_label))
+    custom = ["ward_name", "episodes_label", "children_label", "rate_label", "imd_label"]
     hover = ("<b>%{customdata[0]}</b><br>Episodes: %{customdata[1]}<br>Children aged 0-15: %{customdata[2]}"
              "<br>Rate per 1,000 children: %{customdata[3]}<br>IMD decile (1 = most deprived): %{customdata[4]}"
              "<extra></extra>")
@@ -317,11 +320,10 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
             "textfont": {"size": 13, "color": "#000000", "shadow": "1px 1px 1px #fff, -1px -1px 1px #fff"},
             "name": "Cluster labels",
         })
-    figure = go.Figure({"data": traces, "layout": {
-        "geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"}}}}, _validate=False)
-    base_layout(figure, height=640)
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.02})
-    return figure
+    return figure_from(traces, {
+        "geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"}},
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "legend": {"orientation": "h", "y": -0.02},
+    }, height=640)
 
 
 def imd_figure(rates: pd.DataFrame, place: str = "missing_from") -> go.Figure:
@@ -329,43 +331,47 @@ def imd_figure(rates: pd.DataFrame, place: str = "missing_from") -> go.Figure:
     shown = rates[rates["rate_per_1000"].notna() & rates["imd_decile"].notna()]
     if shown.empty:
         return empty_figure("No ward has 5 or more episodes in this selection")
-    figure = go.Figure(go.Scatter(
-        x=shown["imd_decile"], y=shown["rate_per_1000"], mode="markers+text", text=shown["ward_name"],
-        textposition="top center", textfont={"size": 11},
-        marker={"symbol": "circle", "size": 11, "color": PALETTE[0], "line": {"color": "white", "width": 1}},
-        customdata=shown[["episodes", "children"]].to_numpy(), name="Ward",
-        hovertemplate=("<b>%{text}</b><br>IMD decile %{x:.1f}<br>Rate per 1,000 children: %{y:.1f}"
-                       "<br>Episodes: %{customdata[0]}<br>Children aged 0-15: %{customdata[1]:,}<extra></extra>"),
-    ))
+    trace = {
+        "type": "scatter", "x": shown["imd_decile"].tolist(), "y": shown["rate_per_1000"].tolist(),
+        "mode": "markers+text", "text": shown["ward_name"].tolist(), "textposition": "top center",
+        "textfont": {"size": 11},
+        "marker": {"symbol": "circle", "size": 11, "color": PALETTE[0], "line": {"color": "white", "width": 1}},
+        "customdata": shown[["episodes", "children"]].to_numpy().tolist(), "name": "Ward",
+        "hovertemplate": ("<b>%{text}</b><br>IMD decile %{x:.1f}<br>Rate per 1,000 children: %{y:.1f}"
+                          "<br>Episodes: %{customdata[0]}<br>Children aged 0-15: %{customdata[1]:,}<extra></extra>"),
+    }
+    layout = {
+        "xaxis": {"title": {"text": "IMD 2019 decile of the ward (1 = most deprived 10% of England)"},
+                  "range": [0.5, 10.5], "dtick": 1},
+        "yaxis": {"title": {"text": "Episodes per 1,000 children"}},
+    }
     left_out = len(rates) - len(shown)
     if left_out:
-        figure.add_annotation(text=f"{left_out} ward{'s' if left_out != 1 else ''} with fewer than 5 episodes "
-                                   "(or no IMD) not shown", xref="paper", yref="paper", x=1, y=1.06,
-                              xanchor="right", showarrow=False, font={"size": 12})
-    base_layout(figure, height=460)
-    figure.update_xaxes(title="IMD 2019 decile of the ward (1 = most deprived 10% of England)",
-                        range=[0.5, 10.5], dtick=1)
-    figure.update_yaxes(title="Episodes per 1,000 children")
-    return figure
+        layout["annotations"] = [{"text": f"{left_out} ward{'s' if left_out != 1 else ''} with fewer than 5 episodes "
+                                          "(or no IMD) not shown", "xref": "paper", "yref": "paper", "x": 1,
+                                  "y": 1.06, "xanchor": "right", "showarrow": False, "font": {"size": 12}}]
+    return figure_from([trace], layout, height=460)
 
 
 # --------------------------------------------------------------------------- words
 
 def coverage_sentence(coverage: pd.DataFrame, place: str) -> str:
     row = coverage.iloc[0]
+    withheld = suppressing(coverage)
     where = "where the child went missing from" if place == "missing_from" else "where the child was found"
-    unknown = int(row["episodes"]) - int(row["with_ward"])
-    parts = [f"{int(row['with_ward']):,} of {int(row['episodes']):,} episodes in this selection have a known ward "
-             f"({where}); {unknown:,} have none"]
+    unknown = row["episodes"] - row["with_ward"]
+    parts = [f"{small_label(row['with_ward'], withheld)} of {small_label(row['episodes'], withheld)} episodes in "
+             f"this selection have a known ward ({where}); {small_label(unknown, withheld)} have none"]
     reasons = []
-    ssda903_only, outside, unknown_place = (int(row[k]) for k in ("ssda903_only", "outside_area", "place_unknown"))
-    if ssda903_only:
-        reasons.append(f"{ssda903_only:,} {'is' if ssda903_only == 1 else 'are'} known only from the SSDA903 return, "
-                       "which records no place")
-    if outside:
-        reasons.append(f"{outside:,} {'was' if outside == 1 else 'were'} outside the authority")
-    if unknown_place:
-        reasons.append(f"{unknown_place:,} police record{' had' if unknown_place == 1 else 's had'} no usable postcode")
+    ssda903_only, outside, unknown_place = (row[k] for k in ("ssda903_only", "outside_area", "place_unknown"))
+    if ssda903_only != 0:
+        reasons.append(f"{small_label(ssda903_only, withheld)} {'is' if ssda903_only == 1 else 'are'} known only "
+                       "from the SSDA903 return, which records no place")
+    if outside != 0:
+        reasons.append(f"{small_label(outside, withheld)} {'was' if outside == 1 else 'were'} outside the authority")
+    if unknown_place != 0:
+        reasons.append(f"{small_label(unknown_place, withheld)} police record{' had' if unknown_place == 1 else 's had'}"
+                       " no usable postcode")
     return parts[0] + (": " + "; ".join(reasons) if reasons else "") + "."
 
 
@@ -373,9 +379,11 @@ def map_summary(rates: pd.DataFrame, clusters: pd.DataFrame, place: str) -> str:
     where = PLACE_LABELS.get(place, place)
     rated = rates[rates["rate_per_1000"].notna()].sort_values("rate_per_1000", ascending=False)
     total = int(rates["episodes"].sum())
-    if not total:
+    withheld = int(rates["episodes"].isna().sum())
+    if not total and not withheld:
         return "No episodes with a known ward in this selection."
-    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards."]
+    text = [f"{total:,} episodes by the ward children {where}, across {len(rates)} wards"
+            + (f" ({withheld} more wards had 1–4 episodes each)." if withheld else ".")]
     if len(rated):
         top = rated.head(3)
         text.append("Highest rates per 1,000 children: " + "; ".join(
