@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import math
 import numbers
 import threading
@@ -173,7 +174,15 @@ def close_renderer() -> None:
     global _kaleido_started
     with _kaleido_lock:
         if _kaleido_started:
-            kaleido.stop_sync_server(silence_warnings=True)
+            # Chromium may write half a message as it closes; choreographer logs that with a
+            # traceback and ignores it. Nothing is lost: keep it off the user's terminal.
+            pipe_log = logging.getLogger("choreographer.channels.pipe")
+            level = pipe_log.level
+            pipe_log.setLevel(logging.CRITICAL)
+            try:
+                kaleido.stop_sync_server(silence_warnings=True)
+            finally:
+                pipe_log.setLevel(level)
             _kaleido_started = False
 
 
