@@ -555,3 +555,17 @@ def test_loads_while_serving_never_mix_two_stores_in_one_answer(site):
         thread.join()
     assert errors == []
     assert seen == set(sizes)
+
+
+def test_every_named_query_has_a_declared_level_of_detail():
+    import glob
+    from pathlib import Path
+
+    from dashboard.access import QUERIES, RECORD, Aggregate
+
+    names = set()
+    for path in glob.glob(str(Path(__file__).resolve().parents[1] / "queries" / "metrics" / "*.sql")):
+        names |= set(re.findall(r"^-- name: (\w+)", Path(path).read_text(encoding="utf-8"), re.M))
+    assert names and names == set(QUERIES), sorted(names ^ set(QUERIES))
+    for name, policy in QUERIES.items():
+        assert policy in (RECORD, "admin") or isinstance(policy, Aggregate), name
