@@ -129,3 +129,168 @@ def degrade(table: Table, accepted: pd.DataFrame, pseudonymiser: Pseudonymiser,
         else:
             stored[name] = None
     return stored[[name for name, _ in table.stored_columns()]], unknown_postcodes
+
+
+# --------------------------------------------------------------------------- in DuckDB
+# The load degrades each validated file as one SQL insert into its staging table. Keyed
+# hashes are computed in Python over distinct values only, once per load (a table of
+# keys per namespace is kept in the connection: police incident refs hashed for the
+# police file serve the RHIs' episode_refs), then joined; postcodes are located once per
+# distinct value and joined. The stored rows are those `degrade` gives.
+
+def _hmac_keys(key: bytes, namespace: str, values: list[str]) -> list[str]:
+    """`Pseudonymiser.one` for many values (the same bytes: hexdigest()[:20] is digest()[:10].hex())."""
+    prefix = f"{namespace}\x1f".encode("utf-8")
+    digest = hmac.digest
+    return [digest(key, prefix + v.encode("utf-8"), "sha256")[:10].hex() for v in values]
+
+
+class KeyTables:
+    """Per-namespace tables (value, key) in DuckDB, filled as files need them."""
+
+    def __init__(self, con, key: bytes):
+        self.con = con
+        self.key = key
+        self.made: set[str] = set()
+
+    def table(self, namespace: str) -> str:
+        name = f"pseudonym_keys_{namespace}"
+        if namespace not in self.made:
+            self.con.execute(f"create or replace temp table {name} (value varchar primary key, key varchar)")
+            self.made.add(namespace)
+        return name
+
+    def add(self, namespace: str, values_sql: str) -> str:
+        """Make sure every non-null value the query `values_sql` (one column) gives has a key."""
+        import pyarrow as pa
+
+        name = self.table(namespace)
+        new = self.con.sql(
+            f"select distinct v from ({values_sql}) as s(v) where v is not null "
+            f"and v not in (select value from {name})").to_arrow_table()
+        values = new.column(0).to_pylist() if new.num_rows else []
+        if values:
+            keys = _hmac_keys(self.key, namespace, values)
+            incoming = pa.table({"value": pa.array(values, pa.string()), "key": pa.array(keys, pa.string())})
+            self.con.register("incoming_keys", incoming)
+            self.con.execute(f"insert into {name} select value, key from incoming_keys")
+            self.con.unregister("incoming_keys")
+        return name
+
+
+def _episode_ref_item(pseudonymiser: Pseudonymiser, item: str) -> str:
+    match = _EPISODE_KEY.match(item)
+    if match:
+        day = f"{match['year']}-{int(match['month']):02d}-{int(match['day']):02d}"
+        return f"{pseudonymiser.one('child', match['child'].strip())}:{day}"
+    return pseudonymiser.one("incident", item)
+
+
+def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudonymiser: Pseudonymiser,
+                      geography: Geography | None, collection_year: str | None,
+                      extra_sql: dict[str, tuple[str, str]] | None = None) -> int:
+    """Insert the accepted rows of `checked` (a validate.CheckedInDuckDB; `accepted_sql` is a
+    query of its accepted rows) into stg_<table>; the number of postcodes not located.
+    `extra_sql`: {stored column: (SQL expression over `a` and joins, join clause)}."""
+    from pipelines.validate import sql_literal, _q
+
+    table = checked.table
+    con.execute(f"create or replace temp table accepted_rows as {accepted_sql}")
+    select = [f"{sql_literal(checked.label)} as source_file", "a.row::integer as source_row"]
+    joins: list[str] = []
+    unknown = 0
+    for index, column in enumerate(table.columns):
+        v = _q("v_" + column.name)
+        names = [name for name, _ in column.stored_columns()]
+        if column.identifier == "pseudonymise" and column.kind == "ref_list":
+            refs = _episode_refs_table(con, keys, pseudonymiser, v, f"refs_{index}")
+            joins.append(f"left join {refs} on {refs}.row = a.row")
+            select.append(f"case when a.{v} is null then null when len(a.{v}) = 0 then []::varchar[] "
+                          f"else {refs}.refs end as {names[0]}")
+        elif column.identifier == "pseudonymise":
+            name = keys.add(column.namespace, f"select a.{v} from accepted_rows as a")
+            alias = f"k{index}"
+            joins.append(f"left join {name} as {alias} on {alias}.value = a.{v}")
+            select.append(f"{alias}.key as {names[0]}")
+        elif column.identifier == "month":
+            select.append(f"date_trunc('month', a.{v})::date as {names[0]}")
+        elif column.identifier == "postcode":
+            alias = f"p{index}"
+            lookup = _postcode_table(con, geography, v, alias)
+            joins.append(f"left join {lookup} as {alias} on {alias}.value = a.{v}")
+            for name, part in zip(names, ["ward", "lsoa", "la", "grid_e", "grid_n"]):
+                select.append(f"{alias}.{part} as {name}")
+            unknown += con.execute(
+                f"select count(*) from accepted_rows as a join {lookup} as l on l.value = a.{v} "
+                f"where not l.known").fetchone()[0]
+        elif column.identifier in ("drop", "sector"):
+            continue
+        else:
+            select.append(f"a.{v} as {names[0]}")
+    for name, _ in table.extra_stored:
+        if extra_sql and name in extra_sql:
+            expression, join = extra_sql[name]
+            select.append(f"{expression} as {name}")
+            if join:
+                joins.append(join)
+        elif name == "collection_year":
+            select.append(f"{sql_literal(collection_year) if collection_year is not None else 'null'} as {name}")
+        else:
+            select.append(f"null as {name}")
+    con.execute(f"insert into stg_{table.name} by name select {', '.join(select)} "
+                f"from accepted_rows as a {' '.join(joins)} order by a.row")
+    con.execute("drop table accepted_rows")
+    return unknown
+
+
+def _episode_refs_table(con, keys: KeyTables, pseudonymiser: Pseudonymiser, v: str, name: str) -> str:
+    """row -> the list of hashed references. Police incident refs use the incident key table;
+    `CHILD:DD/MM/YYYY` keys, and anything not plain ASCII (where Python's regex may read
+    digits differently), are converted one by one as `Pseudonymiser.episode_refs` does."""
+    import pyarrow as pa
+
+    con.execute(f"create or replace temp table {name}_items as "
+                f"select row, unnest(a.{v}) as item, generate_subscripts(a.{v}, 1) as i "
+                f"from accepted_rows as a where len(a.{v}) > 0")
+    special = con.sql(
+        f"select distinct item from {name}_items where regexp_full_match(item, '.+:\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
+        f"or regexp_matches(item, '[^\\x00-\\x7F]')").to_arrow_table().column(0).to_pylist()
+    con.execute(f"create or replace temp table {name}_special (item varchar, out varchar)")
+    if special:
+        converted = [_episode_ref_item(pseudonymiser, item) for item in special]
+        con.register("incoming_special", pa.table({"item": pa.array(special, pa.string()),
+                                                   "out": pa.array(converted, pa.string())}))
+        con.execute(f"insert into {name}_special select * from incoming_special")
+        con.unregister("incoming_special")
+    incident = keys.add("incident", f"select item from {name}_items where item not in "
+                                    f"(select item from {name}_special)")
+    con.execute(f"create or replace temp table {name} as "
+                f"select i.row, list(coalesce(s.out, k.key) order by i.i) as refs "
+                f"from {name}_items as i left join {name}_special as s using (item) "
+                f"left join {incident} as k on k.value = i.item group by i.row")
+    con.execute(f"drop table {name}_items")
+    con.execute(f"drop table {name}_special")
+    return name
+
+
+def _postcode_table(con, geography: Geography | None, v: str, alias: str) -> str:
+    """value -> ward, lsoa, la, grid_e, grid_n, known for each distinct postcode text."""
+    values = con.execute(f"select distinct a.{v} from accepted_rows as a where a.{v} is not null").df().iloc[:, 0]
+    values = pd.Series(values.to_numpy(dtype=object), dtype=object)
+    if geography is None:
+        located = pd.DataFrame({"ward": pd.Series(pd.NA, index=values.index, dtype="string"),
+                                "lsoa": pd.Series(pd.NA, index=values.index, dtype="string"),
+                                "la": pd.Series(pd.NA, index=values.index, dtype="string"),
+                                "grid_e": pd.Series(pd.NA, index=values.index, dtype="Int64"),
+                                "grid_n": pd.Series(pd.NA, index=values.index, dtype="Int64"),
+                                "known": False})
+    else:
+        located = geocode.locate_postcodes(values, geography.directory, geography.locator)
+    lookup = located.assign(value=values.astype("string"))
+    name = f"postcode_lookup_{alias}"
+    con.register("incoming_postcodes", lookup.reset_index(drop=True))
+    con.execute(f"create or replace temp table {name} as select value::varchar as value, ward::varchar as ward, "
+                f"lsoa::varchar as lsoa, la::varchar as la, grid_e::integer as grid_e, grid_n::integer as grid_n, "
+                f"known::boolean as known from incoming_postcodes")
+    con.unregister("incoming_postcodes")
+    return name

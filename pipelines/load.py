@@ -26,13 +26,13 @@ from tqdm import tqdm
 import queries
 from pipelines import geocode, ssda903_rules
 from pipelines.config import Settings
-from pipelines.degrade import Geography, Pseudonymiser, degrade, load_or_create_key
-from pipelines.read import RawFile, SourceFileError, find_source_files, read_source_file
+from pipelines.degrade import Geography, KeyTables, Pseudonymiser, degrade, degrade_in_duckdb, load_or_create_key
+from pipelines.read import RawFile, SourceFileError, find_source_files, read_source_file, read_source_into
 from pipelines.schema import (
     ETHNICITY_GROUPS, POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_TABLES, TABLES,
     TABLES_BY_NAME, staging_ddl,
 )
-from pipelines.validate import REJECTION_COLUMNS, Validated, validate
+from pipelines.validate import REJECTION_COLUMNS, CheckedInDuckDB, Validated, validate, validate_in_duckdb
 
 ASSETS_GEO = Path(__file__).resolve().parents[1] / "assets" / "geo"
 SYNTHETIC_MARKER = "SYNTHETIC_DATA"
@@ -99,6 +99,114 @@ class LoadReport:
         return lines
 
 
+class _PandasFile:
+    """A file read, validated and degraded in pandas (xlsx, or a CSV DuckDB cannot read
+    exactly as pandas does)."""
+
+    def __init__(self, raw: RawFile, checked: Validated):
+        self.raw, self.checked = raw, checked
+        self.table, self.label, self.collection_year = raw.table, raw.label, raw.collection_year
+        self.sha256, self.rows_read = raw.sha256, len(checked.frame)
+        self.frame = raw.frame
+
+    @property
+    def rejections(self) -> pd.DataFrame:
+        return self.checked.rejections
+
+    def block(self, rejections: pd.DataFrame, positions: np.ndarray) -> None:
+        self.checked.rejections = rejections
+        self.checked.rejected = self.checked.rejected.copy()
+        self.checked.rejected.iloc[positions] = True
+
+    def accepted(self, con, columns: list[str]) -> pd.DataFrame:
+        return self.checked.accepted[columns]
+
+    def stage(self, con, pseudonymiser, keys, geography, homes_by_postcode, collection_year) -> tuple[int, int]:
+        accepted = self.checked.accepted
+        frame, unknown = degrade(self.table, accepted, pseudonymiser, geography, self.label, collection_year,
+                                 _extra_columns(self.checked, geography, homes_by_postcode))
+        _write_frame(con, f"stg_{self.table.name}", frame)
+        return len(accepted), unknown
+
+    def release(self, con) -> None:
+        self.raw = self.checked = self.frame = None
+
+
+class _DuckDBFile:
+    """A CSV read into DuckDB and validated and degraded there as SQL."""
+
+    def __init__(self, staged, checked: CheckedInDuckDB, frame: pd.DataFrame | None):
+        self.checked = checked
+        self.table, self.label, self.collection_year = checked.table, checked.label, checked.collection_year
+        self.sha256, self.rows_read = staged.sha256, checked.rows_read
+        self.rejections = checked.rejections
+        self.frame = frame  # raw text, kept only for the SSDA903 rules
+
+    def block(self, rejections: pd.DataFrame, positions: np.ndarray) -> None:
+        self.rejections = rejections  # every blocked row has its finding among the rejections
+
+    def _accepted_sql(self, con) -> str:
+        rows = pd.DataFrame({"row": np.unique(self.rejections["row"].to_numpy(dtype=np.int64))})
+        name = self.checked.relation + "_rejected"
+        con.register("incoming_rejected", rows)
+        con.execute(f"create or replace temp table {name} as select row from incoming_rejected")
+        con.unregister("incoming_rejected")
+        return f"select * from {self.checked.relation} where row not in (select row from {name})"
+
+    def accepted(self, con, columns: list[str]) -> pd.DataFrame:
+        cols = ", ".join(f'"v_{c}" as "{c}"' for c in columns)
+        return con.execute(f"select {cols} from ({self._accepted_sql(con)}) order by row").df()
+
+    def stage(self, con, pseudonymiser, keys, geography, homes_by_postcode, collection_year) -> tuple[int, int]:
+        accepted_sql = self._accepted_sql(con)
+        loaded = self.rows_read - int(self.rejections["row"].nunique())
+        extra = _extra_sql(con, self.checked, geography, homes_by_postcode)
+        unknown = degrade_in_duckdb(con, self.checked, accepted_sql, keys, pseudonymiser, geography,
+                                    collection_year, extra)
+        return loaded, unknown
+
+    def release(self, con) -> None:
+        con.execute(f"drop table if exists {self.checked.relation}")
+        con.execute(f"drop table if exists {self.checked.relation}_rejected")
+        self.frame = None
+
+
+def _extra_sql(con, checked: CheckedInDuckDB, geography: Geography, homes_by_postcode: dict[str, str]) -> dict:
+    """`_extra_columns` as SQL over the accepted rows `a`, from lookups of distinct values."""
+    relation = checked.relation
+    if checked.table is POLICE_INCIDENTS:
+        values = con.execute(f'select distinct "v_missing_from_postcode" from {relation} '
+                             f'where "v_missing_from_postcode" is not null').df().iloc[:, 0]
+        values = pd.Series(values.to_numpy(dtype=object), dtype=object)
+        urn = geocode.normalise_postcode(values).map(homes_by_postcode)
+        con.register("incoming_homes", pd.DataFrame({"value": values.astype("string"),
+                                                     "urn": pd.Series(urn, dtype="string")}))
+        con.execute("create or replace temp table home_by_postcode as "
+                    "select value::varchar as value, urn::varchar as urn from incoming_homes")
+        con.unregister("incoming_homes")
+        return {
+            "home_urn": ("case when a.\"v_missing_from_type\" = 'childrens_home' then hp.urn end",
+                         "left join home_by_postcode as hp on hp.value = a.\"v_missing_from_postcode\""),
+            "safe_and_well_reason_given": ("a.\"v_safe_and_well_not_done_reason\" is not null", ""),
+        }
+    if checked.table is SSDA903_EPISODES:
+        pairs = con.execute(f'select distinct coalesce("v_HOME_POST", \'\') as home, '
+                            f'coalesce("v_PL_POST", \'\') as placement from {relation}').df()
+        home = pd.Series(pairs["home"].to_numpy(dtype=object), dtype=object)
+        placement = pd.Series(pairs["placement"].to_numpy(dtype=object), dtype=object)
+        miles = geocode.distance_miles(home, placement, geography.directory)
+        con.register("incoming_miles", pd.DataFrame({"home": home.astype("string"),
+                                                     "placement": placement.astype("string"),
+                                                     "miles": miles.astype("Float64")}))
+        con.execute("create or replace temp table placement_miles as select home::varchar as home, "
+                    "placement::varchar as placement, miles::double as miles from incoming_miles")
+        con.unregister("incoming_miles")
+        return {"placement_distance_miles": (
+            "pm.miles", "left join placement_miles as pm on pm.home = coalesce(a.\"v_HOME_POST\", '') "
+                        "and pm.placement = coalesce(a.\"v_PL_POST\", '')")}
+    return {}
+
+
 @contextmanager
 def _exclusive(db_path: Path):
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,12 +222,12 @@ def _exclusive(db_path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, Validated]) -> pd.DataFrame:
+def _check_ssda903(files_by_table: dict[str, list]) -> pd.DataFrame:
     """Run the DfE Missing-table rules per collection-year folder. Blocking findings reject the
     row under the DfE code; the others are returned to be listed."""
-    groups: dict[str | None, dict[str, RawFile]] = {}
+    groups: dict[str | None, dict[str, object]] = {}
     for table in SSDA903_TABLES:
-        for raw in raw_by_table.get(table.name, []):
+        for raw in files_by_table.get(table.name, []):
             short = table.name.removeprefix("ssda903_")
             groups.setdefault(raw.collection_year, {})[short] = raw
     years_missing = {}
@@ -143,7 +251,6 @@ def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, 
         if previous is not None:
             frames["missing_last"] = previous  # rule 576 compares with last year's return
         missing_raw = files["missing"]
-        checked = validated[id(missing_raw)]
         findings = ssda903_rules.check_missing(frames, year)
         if not findings:
             continue
@@ -155,12 +262,10 @@ def _check_ssda903(raw_by_table: dict[str, list[RawFile]], validated: dict[int, 
         if len(blocking):
             # A DfE finding replaces mfhc's own rejection of the same row and column.
             covered = {(r, c) for r, cols in zip(blocking["row"], blocking["column"]) for c in cols.split(",")}
-            own = checked.rejections
+            own = missing_raw.rejections
             keep = [(r, c) not in covered for r, c in zip(own["row"], own["column"])]
-            checked.rejections = pd.concat([own[keep], blocking[REJECTION_COLUMNS]], ignore_index=True) \
-                .sort_values(["row", "column"], kind="stable")
-            checked.rejected = checked.rejected.copy()
-            checked.rejected.iloc[blocking["position"].to_numpy()] = True
+            missing_raw.block(pd.concat([own[keep], blocking[REJECTION_COLUMNS]], ignore_index=True)
+                              .sort_values(["row", "column"], kind="stable"), blocking["position"].to_numpy())
         listed.append(found[~found["blocking"]])
     columns = REJECTION_COLUMNS + ["collection_year"]
     if not listed:
@@ -297,33 +402,6 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
         files_total = sum(len(paths) for paths in found.values())
         steps = tqdm(total=files_total + 3, desc="load", unit="step", disable=not progress)
         settings_maps = settings.column_maps
-
-        def read_and_validate(table_name: str, path: Path, year: str | None) -> tuple[RawFile, Validated]:
-            base = source_dir if path.is_relative_to(source_dir) else path.parent
-            try:
-                raw = read_source_file(path, TABLES_BY_NAME[table_name], base, settings_maps.get(table_name, {}),
-                                       year)
-            except SourceFileError as exc:
-                raise LoadError(str(exc), report) from exc
-            return raw, validate(raw)
-
-        # First the small tables others depend on: SSDA903 (the DfE rules read its tables
-        # together) and homes (police records are attributed to homes by postcode).
-        early: dict[str, list[tuple[RawFile, Validated]]] = {}
-        for table_name in [t.name for t in SSDA903_TABLES] + ["homes"]:
-            for path, year in found.get(table_name, []):
-                early.setdefault(table_name, []).append(read_and_validate(table_name, path, year))
-        report.findings = _check_ssda903(
-            {name: [raw for raw, _ in pairs] for name, pairs in early.items()},
-            {id(raw): checked for pairs in early.values() for raw, checked in pairs})
-        homes_by_postcode: dict[str, str] = {}
-        for _, checked in early.get("homes", []):
-            homes = checked.accepted
-            postcodes = geocode.normalise_postcode(homes["postcode"].fillna(""))
-            homes_by_postcode.update({p: u for p, u in zip(postcodes, homes["urn"]) if isinstance(p, str)})
-
-        pseudonymiser = Pseudonymiser(load_or_create_key(db_path))
-        geography = _geography(source_dir, settings)
         previous_log = _previous_load_log(db_path)
         new_path = db_path.with_name(db_path.name + ".new")
         for leftover in (new_path, new_path.with_name(new_path.name + ".wal")):
@@ -331,28 +409,62 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
         con = duckdb.connect(str(new_path))
         rejections: list[pd.DataFrame] = []
         try:
+            def read_and_validate(table_name: str, path: Path, year: str | None, index: int):
+                table = TABLES_BY_NAME[table_name]
+                base = source_dir if path.is_relative_to(source_dir) else path.parent
+                column_map = settings_maps.get(table_name, {})
+                try:
+                    staged = read_source_into(con, path, table, base, column_map, f"raw_{table_name}_{index}", year)
+                    if staged is None:
+                        raw = read_source_file(path, table, base, column_map, year)
+                        return _PandasFile(raw, validate(raw))
+                except SourceFileError as exc:
+                    raise LoadError(str(exc), report) from exc
+                frame = staged.frame(con) if table in SSDA903_TABLES else None
+                checked = validate_in_duckdb(con, staged, f"typed_{table_name}_{index}")
+                con.execute(f"drop table if exists {staged.relation}")
+                return _DuckDBFile(staged, checked, frame)
+
+            # First the small tables others depend on: SSDA903 (the DfE rules read its tables
+            # together) and homes (police records are attributed to homes by postcode).
+            early: dict[str, list] = {}
+            for table_name in [t.name for t in SSDA903_TABLES] + ["homes"]:
+                for index, (path, year) in enumerate(found.get(table_name, [])):
+                    early.setdefault(table_name, []).append(read_and_validate(table_name, path, year, index))
+            report.findings = _check_ssda903(early)
+            homes_by_postcode: dict[str, str] = {}
+            for item in early.get("homes", []):
+                homes = item.accepted(con, ["postcode", "urn"])
+                postcodes = geocode.normalise_postcode(homes["postcode"].fillna(""))
+                homes_by_postcode.update({p: u for p, u in zip(postcodes, homes["urn"]) if isinstance(p, str)})
+
+            key = load_or_create_key(db_path)
+            pseudonymiser = Pseudonymiser(key)
+            keys = KeyTables(con, key)
+            geography = _geography(source_dir, settings)
             # Then every file in turn: read, validate, degrade, stage, and let it go, so
             # memory holds one file at a time however large the folder.
             for table in TABLES:
                 con.execute(staging_ddl(table))
                 for index, (path, year) in enumerate(found.get(table.name, [])):
-                    raw, checked = (early[table.name][index] if table.name in early
-                                    else read_and_validate(table.name, path, year))
-                    collection_year = (str(ssda903_rules.parse_collection_year(raw.collection_year))
-                                       if raw.collection_year else None)
-                    accepted = checked.accepted
-                    frame, unknown = degrade(raw.table, accepted, pseudonymiser, geography, raw.label,
-                                             collection_year, _extra_columns(checked, geography, homes_by_postcode))
-                    _write_frame(con, f"stg_{table.name}", frame)
-                    if len(checked.rejections):
-                        rejections.append(checked.rejections)
+                    item = (early[table.name][index] if table.name in early
+                            else read_and_validate(table.name, path, year, index))
+                    collection_year = (str(ssda903_rules.parse_collection_year(item.collection_year))
+                                       if item.collection_year else None)
+                    loaded, unknown = item.stage(con, pseudonymiser, keys, geography, homes_by_postcode,
+                                                 collection_year)
+                    if len(item.rejections):
+                        rejections.append(item.rejections)
                     report.files.append(FileReport(
-                        file=raw.label, table=raw.table.name, collection_year=collection_year,
-                        rows_read=len(checked.frame), rows_loaded=len(accepted),
-                        rows_rejected=int(checked.rejected.sum()), unknown_postcodes=unknown, sha256=raw.sha256))
-                    del raw, checked, accepted, frame
+                        file=item.label, table=item.table.name, collection_year=collection_year,
+                        rows_read=item.rows_read, rows_loaded=loaded,
+                        rows_rejected=item.rows_read - loaded, unknown_postcodes=unknown, sha256=item.sha256))
+                    item.release(con)
+                    del item
                     steps.update()
                 early.pop(table.name, None)
+            for namespace in list(keys.made):
+                con.execute(f"drop table if exists {keys.table(namespace)}")
             report.rejections = (pd.concat(rejections, ignore_index=True) if rejections
                                  else pd.DataFrame(columns=REJECTION_COLUMNS))
             if strict and len(report.rejections):

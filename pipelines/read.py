@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.config import normalise_header
@@ -42,7 +43,39 @@ class RawFile:
 
 def file_checksum_and_check_utf8(path: Path, label: str) -> str:
     """SHA-256 of the file; raises SourceFileError unless it is UTF-8 text."""
+    return _scan(path, label)[0]
+
+
+# Bytes that may begin (LEAD) or end (TRAIL) whitespace as str.strip() sees it, in UTF-8:
+# ASCII whitespace other than CR/LF, the lead bytes of the non-ASCII ones, and (to stay
+# on the safe side) any continuation byte before a delimiter.
+_LEAD = np.zeros(256, dtype=bool)
+_TRAIL = np.zeros(256, dtype=bool)
+for _byte in (0x09, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x20):
+    _LEAD[_byte] = _TRAIL[_byte] = True
+_LEAD[[0xC2, 0xE1, 0xE2, 0xE3]] = True
+_TRAIL[0x80:0xC0] = True
+
+
+def _padded(data: bytes) -> bool:
+    """Whether any byte next to a delimiter (comma, quote, CR, LF) may be whitespace."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    edges = np.flatnonzero((a == 44) | (a == 10) | (a == 34) | (a == 13))
+    if not len(edges):
+        return False
+    after = a[np.minimum(edges + 1, len(a) - 1)]
+    before = a[np.maximum(edges - 1, 0)]
+    return bool(_LEAD[after].any() or _TRAIL[before].any())
+
+
+def _scan(path: Path, label: str) -> tuple[str, int, bool]:
+    """(SHA-256, number of lines, whether any field may start or end with whitespace) of a
+    UTF-8 text file, in one pass; SourceFileError otherwise."""
     digest = hashlib.sha256()
+    lines = 0
+    last = b""
+    padded = False
+    tail = b"\n"
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     offset = 0
     with path.open("rb") as handle:
@@ -57,11 +90,19 @@ def file_checksum_and_check_utf8(path: Path, label: str) -> str:
                     label, f"not UTF-8 text (invalid byte at offset {offset + exc.start}); save it as UTF-8 CSV"
                 ) from exc
             offset += len(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if not padded:
+                padded = _padded(tail + chunk)
+            tail = chunk[-1:]
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise SourceFileError(label, "not UTF-8 text (truncated character at the end)") from exc
-    return digest.hexdigest()
+    if last and last != b"\n":
+        lines += 1
+    padded = padded or _padded(tail + b"\n")
+    return digest.hexdigest(), lines, padded
 
 
 def _header_map(header: list[str], table: Table, column_map: dict[str, str], label: str) -> dict[str, str]:
@@ -87,14 +128,22 @@ def _header_map(header: list[str], table: Table, column_map: dict[str, str], lab
     return found
 
 
-def read_csv_file(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[pd.DataFrame, str]:
-    checksum = file_checksum_and_check_utf8(path, label)
+def _csv_header(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[list[str], dict[str, str]]:
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
         first_line = handle.readline()
     if not first_line.strip():
         raise SourceFileError(label, "the file is empty (no header row)")
     header = next(csv.reader([first_line]))
-    mapping = _header_map(header, table, column_map, label)
+    return header, _header_map(header, table, column_map, label)
+
+
+def read_csv_file(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[pd.DataFrame, str]:
+    checksum = file_checksum_and_check_utf8(path, label)
+    return _pandas_csv(path, table, column_map, label), checksum
+
+
+def _pandas_csv(path: Path, table: Table, column_map: dict[str, str], label: str) -> pd.DataFrame:
+    _, mapping = _csv_header(path, table, column_map, label)
     try:
         frame = pd.read_csv(
             path,
@@ -108,7 +157,7 @@ def read_csv_file(path: Path, table: Table, column_map: dict[str, str], label: s
     except (pd.errors.ParserError, ValueError) as exc:
         raise SourceFileError(label, f"not a readable CSV file ({exc})") from exc
     frame = frame.rename(columns=mapping)
-    return _complete(frame, table), checksum
+    return _complete(frame, table)
 
 
 def read_xlsx_file(path: Path, table: Table, column_map: dict[str, str], label: str) -> tuple[pd.DataFrame, str]:
@@ -166,3 +215,66 @@ def read_source_file(path: Path, table: Table, source_dir: Path, column_map: dic
     else:
         frame, checksum = read_csv_file(path, table, column_map, label)
     return RawFile(table=table, label=label, frame=frame, sha256=checksum, collection_year=collection_year)
+
+
+# --------------------------------------------------------------------------- into DuckDB
+# The load reads each file straight into a DuckDB table of text (the schema's columns, blanks as "", in file order so that `rowid + 2` is the row number
+# the reports give), so validation and degrading run as SQL over whole columns. The result is the
+# same as `read_source_file`'s frame row for row: DuckDB's reader is used only when it
+# reads the file strictly (every row with the header's number of fields) and yields one
+# row per line, so nothing was skipped or joined; any other file (blank lines, quoted
+# line breaks, ragged rows) takes the pandas way (`read_source_file`, `validate`, `degrade`).
+
+
+@dataclass
+class StagedRaw:
+    table: Table
+    label: str
+    relation: str  # temporary table of the schema's columns as VARCHAR, in file order (rowid)
+    rows: int
+    sha256: str
+    collection_year: str | None = None
+    padded: bool = True  # False: no value starts or ends with whitespace, so none needs trimming
+
+    def frame(self, con) -> pd.DataFrame:
+        """The text as `read_source_file` gives it (for the SSDA903 rules, which read frames)."""
+        cols = ", ".join(_quote(c) for c in self.table.column_names)
+        frame = con.execute(f"select {cols} from {self.relation} order by rowid").df()
+        frame.columns = self.table.column_names
+        return frame.astype(str).reset_index(drop=True)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_source_into(con, path: Path, table: Table, source_dir: Path, column_map: dict[str, str],
+                     relation: str, collection_year: str | None = None) -> StagedRaw | None:
+    """Read one CSV source file into the temporary table `relation` of `con` (see above);
+    None when DuckDB cannot read it exactly as `read_source_file` would (then use that)."""
+    label = path.relative_to(source_dir).as_posix()
+    if path.suffix.lower() != ".csv":
+        return None
+    checksum, lines, padded = _scan(path, label)
+    header, mapping = _csv_header(path, table, column_map, label)
+    position = {target: index for index, (raw_name, target) in enumerate(
+        (h, mapping.get(h)) for h in header) if target is not None}
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    select = ", ".join(
+        (f"coalesce(c{position[c]}, '')" if c in position else "''") + f" as {_quote(c)}"
+        for c in table.column_names)
+    try:
+        con.execute(
+            f"create or replace temp table {relation} as "
+            f"select {select} "
+            f"from read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', "
+            f"escape = '\"', columns = {columns}, strict_mode = true, null_padding = false, "
+            f"encoding = 'utf-8')",
+            [str(path)])
+        rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    except Exception:  # anything DuckDB will not read strictly goes the pandas way
+        rows = -1
+    if rows != lines - 1:
+        con.execute(f"drop table if exists {relation}")
+        return None
+    return StagedRaw(table, label, relation, rows, checksum, collection_year, padded)
