@@ -356,6 +356,13 @@ def install(app, settings: Settings | None = None) -> None:
         PROPAGATE_EXCEPTIONS=False,
         TRAP_HTTP_EXCEPTIONS=False,
     )
+    proxies = int(os.environ.get("MFHC_TRUSTED_PROXIES", "0") or 0)
+    if proxies > 0:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-For/-Proto/-Host (that many hops),
+        # so addresses in the audit log and the sign-in limits are the clients', and https is seen.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     secure_cookie = os.environ.get("MFHC_INSECURE_COOKIES", "") != "1" or production()
     csp = {k: (list(v) if isinstance(v, list) else v) for k, v in CSP.items()}
     Talisman(

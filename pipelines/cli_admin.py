@@ -124,6 +124,18 @@ def ensure_first_admin(settings) -> str | None:
     return password
 
 
+@users_group.command("first-admin")
+@DB_OPTION
+def users_first_admin(db: Path | None) -> None:
+    """When there are no accounts at all, create `admin` with a random password and print it once."""
+    password = ensure_first_admin(_settings(db))
+    if password:
+        click.echo(f"No accounts yet: created user 'admin' with password {password} (shown once; change it with "
+                   "`mfhc users passwd admin`).")
+    else:
+        click.echo("accounts exist: none created")
+
+
 @main.command("audit")
 @click.option("--since", type=DATE, default=None, help="Entries from this day (YYYY-MM-DD, UTC).")
 @click.option("--verify", is_flag=True, help="Check the log's hash chain (exit 1 if broken).")
