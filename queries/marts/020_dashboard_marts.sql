@@ -63,12 +63,17 @@ from outcomes
 left join provider using (episode_id);
 
 -- The episodes as the dashboard reads them: the filter bar's columns, the measures of the
--- pages, sorted by start date.
+-- pages, sorted by start date. child_seq numbers a child's episodes in order of start (date,
+-- time, id: the order of the repeat rules); previous_start / before_previous_start are the
+-- start dates of the child's two episodes before this one, over all the child's episodes.
 create table mart_episode as
 select
     episode.start_date,
     key.child_no,
     episode.episode_id,
+    (row_number() over by_child)::integer as child_seq,
+    lag(episode.start_date, 1) over by_child as previous_start,
+    lag(episode.start_date, 2) over by_child as before_previous_start,
     episode.start_at,
     episode.end_date,
     episode.end_at,
@@ -105,6 +110,7 @@ from fct_episode as episode
 left join mart_child_key as key using (child_id)
 left join dim_child as child using (child_id)
 left join mart_episode_rhi as interview using (episode_id)
+window by_child as (partition by key.child_no order by episode.start_date, episode.start_at nulls first, episode.episode_id)
 order by episode.start_date, key.child_no, episode.episode_id;
 
 -- The filter bar over mart_episode: the same test as episodes_filtered (000), on the

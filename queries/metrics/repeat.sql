@@ -64,16 +64,28 @@ order by bands.band_order;
 -- that start in the 365 days ending on its start date are the last few before it: the
 -- count is exactly 2 when the previous episode starts in those 365 days and the one before
 -- it (if any) does not.
--- Only a child with two or more episodes in the whole span can be newly repeat.
-with span as (
-    select child_no, start_date, start_at, episode_id
+-- Sex and ethnicity group are the child's, not the episode's: without a from-care, age-band
+-- or risk filter a child's episodes in the span are all their episodes there, in the same
+-- order, so the two before each are mart_episode's (built at load; an earlier one outside
+-- the span is more than 365 days back and fails the test as a missing one does). With one
+-- of those filters, the filtered episodes are put in order here (by child_seq, the same
+-- order), only for children with two or more of them.
+with unfiltered as (
+    select child_no, start_date, previous_start, before_previous_start
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where $from_care is null and $age_band is null and $risk_level is null
+),
+
+span as (
+    select child_no, start_date, child_seq
     from mart_episodes_filtered(
         ($period_start::date - interval 365 day)::date, $period_end, $from_care, $age_band, $sex,
         $ethnicity_group, $risk_level
     )
+    where not ($from_care is null and $age_band is null and $risk_level is null)
 ),
 
-history as (
+filtered as (
     select
         child_no,
         start_date,
@@ -81,7 +93,13 @@ history as (
         lag(start_date, 2) over by_start as before_previous_start
     from span
     where child_no in (select child_no from span group by child_no having count(*) >= 2)
-    window by_start as (partition by child_no order by start_date, start_at nulls first, episode_id)
+    window by_start as (partition by child_no order by child_seq)
+),
+
+history as (
+    select * from unfiltered
+    union all
+    select * from filtered
 ),
 
 newly as (
