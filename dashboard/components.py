@@ -141,6 +141,56 @@ def _download_xlsx(n_clicks, store, button_id):
     return dcc.send_bytes(xlsx_bytes({chart: frame}), name)
 
 
+def downloadable_table(frame: pd.DataFrame, caption: str, name: str) -> html.Div:
+    """A table with CSV and Excel downloads of exactly its rows (a callback's output)."""
+    shown = display_frame(frame)
+    return html.Div([
+        html_table(shown, caption),
+        html.Div([
+            html.Button("Download CSV", id={"type": "table-csv-button", "table": name}, n_clicks=0,
+                        className="button secondary"),
+            html.Button("Download Excel", id={"type": "table-xlsx-button", "table": name}, n_clicks=0,
+                        className="button secondary"),
+        ], className="chart-actions"),
+        dcc.Store(id={"type": "table-data", "table": name}, data=frame_to_store(shown)),
+        dcc.Download(id={"type": "table-csv-download", "table": name}),
+        dcc.Download(id={"type": "table-xlsx-download", "table": name}),
+    ], className="downloadable-table")
+
+
+@callback(
+    Output({"type": "table-csv-download", "table": MATCH}, "data"),
+    Input({"type": "table-csv-button", "table": MATCH}, "n_clicks"),
+    State({"type": "table-data", "table": MATCH}, "data"),
+    State({"type": "table-csv-button", "table": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def _download_table_csv(n_clicks, store, button_id):
+    if not n_clicks:
+        return no_update
+    frame = store_to_frame(store)
+    name = f"mfhc-{_safe_name(button_id['table'])}.csv"
+    _audit_download(name, frame)
+    return dcc.send_string(csv_text(frame), name)
+
+
+@callback(
+    Output({"type": "table-xlsx-download", "table": MATCH}, "data"),
+    Input({"type": "table-xlsx-button", "table": MATCH}, "n_clicks"),
+    State({"type": "table-data", "table": MATCH}, "data"),
+    State({"type": "table-xlsx-button", "table": MATCH}, "id"),
+    prevent_initial_call=True,
+)
+def _download_table_xlsx(n_clicks, store, button_id):
+    if not n_clicks:
+        return no_update
+    frame = store_to_frame(store)
+    table = _safe_name(button_id["table"])
+    name = f"mfhc-{table}.xlsx"
+    _audit_download(name, frame)
+    return dcc.send_bytes(xlsx_bytes({table: frame}), name)
+
+
 def _safe_name(text) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(text))[:60] or "chart"
 

@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import json
 import os
-from pathlib import Path
 
 from pipelines.config import Settings, load_settings
 

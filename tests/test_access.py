@@ -569,3 +569,32 @@ def test_every_named_query_has_a_declared_level_of_detail():
     assert names and names == set(QUERIES), sorted(names ^ set(QUERIES))
     for name, policy in QUERIES.items():
         assert policy in (RECORD, "admin") or isinstance(policy, Aggregate), name
+
+
+def test_every_table_downloads_as_csv_and_excel_with_formulas_neutralised(site):
+    import base64
+    import io
+
+    import openpyxl
+
+    app, settings, *_ = site
+    analyst = client_as(app, "analyst")
+    store = {"columns": ["Home", "Episodes"], "data": [["=HYPERLINK(\"http://x\")", 7], ["Oak House", "<5"]]}
+    values = {'{"table":"homes","type":"table-xlsx-button"}.n_clicks': 1,
+              '{"table":"homes","type":"table-xlsx-button"}.id': {"table": "homes", "type": "table-xlsx-button"},
+              '{"table":"homes","type":"table-data"}.data': store}
+    answer = call(analyst, "table-xlsx-download", values, match="homes")
+    assert answer.status_code == 200
+    download = next(iter(answer.get_json()["response"].values()))["data"]
+    assert download["filename"] == "mfhc-homes.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(download["content"])))["homes"]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells == [["Home", "Episodes"], ["'=HYPERLINK(\"http://x\")", 7], ["Oak House", "<5"]]
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    values = {k.replace("xlsx", "csv"): v for k, v in values.items()}
+    values['{"table":"homes","type":"table-csv-button"}.id'] = {"table": "homes", "type": "table-csv-button"}
+    answer = call(analyst, "table-csv-download", values, match="homes")
+    text = next(iter(answer.get_json()["response"].values()))["data"]["content"]
+    assert text.splitlines() == ["Home,Episodes", "\"'=HYPERLINK(\"\"http://x\"\")\",7", "Oak House,<5"]
+    downloads = [e["what"] for e in audit.entries(settings=settings) if e["event"] == "download"]
+    assert downloads == ["mfhc-homes.xlsx", "mfhc-homes.csv"]

@@ -6,7 +6,7 @@ import dash
 from dash import Output, callback, html
 
 from dashboard import access, data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table, not_in_view
 from dashboard.figures.absence import (
     absence_rate_figure, absence_summary, absence_table, cme_figure, cme_summary, linkage_sentence,
     persistent_absence_figure, persistent_summary,
@@ -61,7 +61,7 @@ def update_absence(*values):
     table = absence_table(by_term)
     return (
         linkage_sentence(linkage),
-        html_table(table, "Absence of children who went missing and of all pupils, by term") if len(table)
+        downloadable_table(table, "Absence of children who went missing and of all pupils, by term", "absence-by-term") if len(table)
         else html.P("No attendance records for this period."),
         *chart_values(absence_rate_figure(by_term), by_term, absence_summary(by_term)),
         *chart_values(persistent_absence_figure(by_term), by_term, persistent_summary(by_term)),

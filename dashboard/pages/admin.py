@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import access, data
-from dashboard.components import html_table, not_in_view
+from dashboard.components import downloadable_table, html_table, not_in_view
 from pipelines import audit, users
 from pipelines.config import load_settings
 
@@ -89,6 +89,6 @@ def update_admin(event, user, since):
         accounts = accounts.assign(sso=accounts["sso"].map({0: "local", 1: "single sign-on"}),
                                    role=accounts["role"].map(access.ROLE_LABELS))
         accounts.columns = ["User", "Role", "Kind", "Added (UTC)", "Added by"]
-    return (html_table(frame, f"The latest {len(frame):,} of {len(entries):,} matching entries, newest first")
+    return (downloadable_table(frame, f"The latest {len(frame):,} of {len(entries):,} matching entries, newest first", "audit-log")
             if len(frame) else html.P("No entries match."), chain,
             html_table(accounts, "Accounts") if len(accounts) else html.P("No accounts."))

@@ -10,7 +10,7 @@ import pandas as pd
 from dash import Output, callback, html
 
 from dashboard import access, data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table, not_in_view
 from dashboard.figures.care import (
     away_figure, away_summary, distance_figure, distance_summary, name_authorities, other_la_figure,
     other_la_summary, source_by_month_figure, source_summary, uasc_counts, uasc_figure, uasc_summary,
@@ -96,6 +96,6 @@ def update_care(*values):
         *chart_values(other_la_figure(other_la), other_la, other_la_summary(other_la)),
         *chart_values(uasc_figure(counts), counts, uasc_summary(counts, cohort)),
         (html.P("The list of children is for analysts.") if not records
-         else html_table(uasc.astype(str), "UASC episodes within 7 days of first becoming looked after") if len(uasc)
+         else downloadable_table(uasc.astype(str), "UASC episodes within 7 days of first becoming looked after", "uasc-children") if len(uasc)
          else html.P("None in this period.")),
     )

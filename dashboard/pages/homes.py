@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
 from dashboard.figures.homes import (
     default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary, home_options, homes_table, hour_day_figure,
     hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
@@ -80,9 +80,9 @@ def update_homes(*values):
     if chosen not in {o["value"] for o in options}:
         chosen = default_home(frame)
     table = homes_table(frame)
-    side_table = html_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
+    side_table = downloadable_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
                                    "placed-child-year; expected = overall rate × the home's child-years. Provider, "
-                                   "places and Ofsted judgement are in the funnel's data table.")
+                                   "places and Ofsted judgement are in the funnel's data table.", "homes")
     return (
         f"Showing {filters.describe()}.",
         side_table if len(table) else html.P("No homes in this period."),

@@ -7,7 +7,7 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
 from dashboard.figures.hotspots import (
     CLUSTER_EPS_METRES, CLUSTER_MIN_SAMPLES, PLACE_LABELS, cluster_outlines, cluster_table, coverage_sentence,
     imd_figure, imd_summary, map_summary, ward_map_figure, ward_table,
@@ -98,7 +98,7 @@ def update_hotspots(*values):
 
     table = ward_table(rates)
     if len(clusters):
-        clusters_shown = html_table(cluster_table(clusters), "Found-location clusters, most episodes first")
+        clusters_shown = downloadable_table(cluster_table(clusters), "Found-location clusters, most episodes first", "hotspot-clusters")
     else:
         clusters_shown = html.P(f"No cluster: nowhere were {CLUSTER_MIN_SAMPLES} or more children found within "
                                 f"{CLUSTER_EPS_METRES} m of each other in this selection.")
@@ -112,6 +112,7 @@ def update_hotspots(*values):
                       map_summary(rates, clusters, place)),
         clusters_shown,
         *chart_values(imd_figure(rates, place), table, imd_summary(rates)),
-        [html_table(ward_table(rates, top=TOP_WARDS),
-                    f"The {TOP_WARDS} wards with most episodes (children {where} the ward)"), imd_note],
+        [downloadable_table(ward_table(rates, top=TOP_WARDS),
+                            f"The {TOP_WARDS} wards with most episodes (children {where} the ward)", "top-wards"),
+         imd_note],
     )

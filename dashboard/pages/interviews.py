@@ -13,7 +13,7 @@ import dash
 from dash import Output, callback, html
 
 from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
 from dashboard.figures.interviews import (
     FACTOR_LABELS, counts_summary, factors_figure, outcomes_figure, outcomes_frame, outcomes_summary,
     provider_figure, provider_summary, risks_figure, timeliness_figure, timeliness_summary,
@@ -75,7 +75,7 @@ def update_interviews(*values):
     return (
         *chart_values(timeliness_figure(by_month), by_month, timeliness_summary(by_month)),
         *chart_values(provider_figure(providers), providers, provider_summary(providers)),
-        html_table(provider_rows, caption="Interviews by provider (a blank rate: fewer than 5 episodes)")
+        downloadable_table(provider_rows, "Interviews by provider (a blank rate: fewer than 5 episodes)", "providers")
         if len(providers) else None,
         *chart_values(outcomes_figure(outcomes), outcomes, outcomes_summary(outcomes)),
         *chart_values(factors_figure(factors), factors, counts_summary(factors, "factor", "factor", FACTOR_LABELS)),

@@ -6,7 +6,7 @@ import dash
 from dash import Output, callback, html
 
 from dashboard import access, data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table, not_in_view
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table, not_in_view
 from dashboard.figures.quality import (
     findings_figure, findings_summary, police_gap_figure, police_gap_summary, rejections_figure,
     rejections_summary, source_status_words, unmatched_words,
@@ -86,11 +86,11 @@ def update_quality(*values):
     police_gap = data.query("quality_police_not_in_ssda903", filters)
     shown_loads = loads.assign(loaded_at=loads["loaded_at"].astype(str))
     return (
-        html_table(shown_loads, "Files of the five most recent loads, newest first") if len(loads)
+        downloadable_table(shown_loads, "Files of the five most recent loads, newest first", "loads") if len(loads)
         else html.P("No loads recorded."),
         source_status_words(sources),
         (html.P("The rejected rows (file, row, column, rule) are for analysts; the counts by rule are below.")
-         if rejected is None else html_table(rejected, "Rejected rows (first 100)") if len(rejected)
+         if rejected is None else downloadable_table(rejected, "Rejected rows (first 100)", "rejected-rows") if len(rejected)
          else html.P("No rows were rejected.")),
         unmatched_words(unmatched),
         *chart_values(rejections_figure(by_rule), by_rule, rejections_summary(by_rule)),

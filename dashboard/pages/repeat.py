@@ -19,7 +19,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import access, data
-from dashboard.components import chart_card, chart_outputs, chart_values, html_table
+from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
 from dashboard.figures.repeat import (
     child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
     escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary, timeline_figure,
@@ -118,8 +118,8 @@ def update_repeat(*values):
     options = child_options(top)
     keys = [o["value"] for o in options]
     value = chosen if chosen in keys else (keys[0] if keys else None)
-    listing = (html_table(escalation_table(flagged), caption=f"{len(flagged):,} children flagged, most episodes "
-                                                              "in a window first")
+    listing = (downloadable_table(escalation_table(flagged), f"{len(flagged):,} children flagged, most episodes "
+                                                             "in a window first", "escalation-children")
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
         *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
