@@ -49,24 +49,26 @@ def callbacks(db: Path) -> dict:
 
 def plot(rows: list[dict], path: Path) -> None:
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     episodes = [row["episodes"] for row in rows]
-    figure = go.Figure([
-        go.Scatter(x=episodes, y=[row["load_s"] for row in rows], name="mfhc load (s)", mode="lines+markers",
-                   marker={"symbol": "square"}, yaxis="y2", line={"dash": "dot", "color": "#505a5f"}),
-        go.Scatter(x=episodes, y=[row["slowest_warm_p50_ms"] for row in rows], mode="lines+markers",
-                   name="slowest callback, warm p50 (ms)", line={"color": "#0072B2"}),
-        go.Scatter(x=episodes, y=[row["worst_p95_ms"] for row in rows], mode="lines+markers",
-                   name="worst callback p95, cold or warm (ms)", marker={"symbol": "diamond"},
-                   line={"color": "#D55E00", "dash": "dash"}),
-    ])
-    figure.add_hline(y=150, line={"color": "#009E73", "dash": "dot"}, annotation_text="150 ms target")
-    figure.update_layout(
-        title="mfhc at growing sizes (2-core machine, shared)", width=900, height=520,
-        xaxis={"title": "Episodes in the store", "type": "log"},
-        yaxis={"title": "Callback time (ms)", "type": "log"},
-        yaxis2={"title": "Load (s)", "overlaying": "y", "side": "right", "type": "log"},
-        legend={"orientation": "h", "y": -0.2}, plot_bgcolor="white", margin={"b": 120})
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        "Slowest dashboard callback (server side)", "mfhc load"))
+    figure.add_trace(go.Scatter(x=episodes, y=[row["slowest_warm_p50_ms"] for row in rows], mode="lines+markers",
+                                name="slowest callback, warm p50", line={"color": "#0072B2"}), row=1, col=1)
+    figure.add_trace(go.Scatter(x=episodes, y=[row["worst_p95_ms"] for row in rows], mode="lines+markers",
+                                name="worst callback p95 (cold or warm)", marker={"symbol": "diamond"},
+                                line={"color": "#D55E00", "dash": "dash"}), row=1, col=1)
+    figure.add_trace(go.Scatter(x=[min(episodes), max(episodes)], y=[150, 150], mode="lines", name="150 ms target",
+                                line={"color": "#009E73", "dash": "dot"}), row=1, col=1)
+    figure.add_trace(go.Scatter(x=episodes, y=[row["load_s"] for row in rows], mode="lines+markers",
+                                name="load (s)", marker={"symbol": "square"}, line={"color": "#505a5f"}),
+                     row=1, col=2)
+    figure.update_xaxes(title="Episodes in the store", type="log")
+    figure.update_yaxes(title="ms", type="log", row=1, col=1)
+    figure.update_yaxes(title="seconds", type="log", row=1, col=2)
+    figure.update_layout(width=1000, height=480, plot_bgcolor="white", legend={"orientation": "h", "y": -0.25},
+                         margin={"b": 130}, title="mfhc at growing sizes (2-core machine, shared)")
     figure.write_image(str(path))
 
 
@@ -77,14 +79,21 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="use a store already in --out (load not timed)")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "images" / "growth.png")
     parser.add_argument("--json", type=Path, help="also write the table to this JSON file")
+    parser.add_argument("--loads-from", type=Path,
+                        help="with --reuse: take the load times from an earlier run's --json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    earlier = {}
+    if args.loads_from:
+        earlier = {row["source"]: row for row in json.loads(args.loads_from.read_text(encoding="utf-8"))}
     rows = []
     for source in args.sources:
         db = args.out / f"{source.name}.duckdb"
         load_s = peak = None
         if not (args.reuse and db.exists()):
             load_s, peak = load(source, db)
+        elif source.name in earlier:
+            load_s, peak = earlier[source.name]["load_s"], earlier[source.name]["load_peak_gib"]
         with duckdb.connect(str(db), read_only=True) as con:
             episodes = con.execute("select count(*) from fct_episode").fetchone()[0]
         timings = callbacks(db)
@@ -108,10 +117,7 @@ def main() -> None:
               f"{row['largest_figure_kb']:,.0f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    if all(row["load_s"] is not None for row in rows):
-        plot(rows, args.plot)
-    else:
-        plot([dict(row, load_s=row["load_s"] or float("nan")) for row in rows], args.plot)
+    plot([dict(row, load_s=float("nan") if row["load_s"] is None else row["load_s"]) for row in rows], args.plot)
 
 
 if __name__ == "__main__":
