@@ -108,37 +108,36 @@ def _toggle_table(n_clicks, store):
     return html_table(store_to_frame(store).head(500)), False, "Hide data table", "true"
 
 
-@callback(
-    Output({"type": "csv-download", "chart": MATCH}, "data"),
-    Input({"type": "csv-button", "chart": MATCH}, "n_clicks"),
-    State({"type": "chart-data", "chart": MATCH}, "data"),
-    State({"type": "csv-button", "chart": MATCH}, "id"),
-    prevent_initial_call=True,
-)
-def _download_csv(n_clicks, store, button_id):
+def _download(n_clicks, store, name: str, kind: str):
+    """A chart's or table's rows as the file asked for (audited); formulas neutralised."""
     if not n_clicks:
         return no_update
     frame = store_to_frame(store)
-    name = f"mfhc-{_safe_name(button_id['chart'])}.csv"
-    _audit_download(name, frame)
-    return dcc.send_string(csv_text(frame), name)
+    name = _safe_name(name)
+    filename = f"mfhc-{name}.{kind}"
+    _audit_download(filename, frame)
+    if kind == "csv":
+        return dcc.send_string(csv_text(frame), filename)
+    return dcc.send_bytes(xlsx_bytes({name: frame}), filename)
 
 
-@callback(
-    Output({"type": "xlsx-download", "chart": MATCH}, "data"),
-    Input({"type": "xlsx-button", "chart": MATCH}, "n_clicks"),
-    State({"type": "chart-data", "chart": MATCH}, "data"),
-    State({"type": "xlsx-button", "chart": MATCH}, "id"),
-    prevent_initial_call=True,
-)
-def _download_xlsx(n_clicks, store, button_id):
-    if not n_clicks:
-        return no_update
-    frame = store_to_frame(store)
-    chart = _safe_name(button_id["chart"])
-    name = f"mfhc-{chart}.xlsx"
-    _audit_download(name, frame)
-    return dcc.send_bytes(xlsx_bytes({chart: frame}), name)
+def _register_downloads(group: str, key: str, data_type: str) -> None:
+    """CSV and Excel downloads for every component of a group (charts or tables)."""
+    for kind in ("csv", "xlsx"):
+        def download(n_clicks, store, button_id, kind=kind):
+            return _download(n_clicks, store, button_id[key], kind)
+
+        callback(
+            Output({"type": f"{group}{kind}-download", key: MATCH}, "data"),
+            Input({"type": f"{group}{kind}-button", key: MATCH}, "n_clicks"),
+            State({"type": data_type, key: MATCH}, "data"),
+            State({"type": f"{group}{kind}-button", key: MATCH}, "id"),
+            prevent_initial_call=True,
+        )(download)
+
+
+_register_downloads("", "chart", "chart-data")
+_register_downloads("table-", "table", "table-data")
 
 
 def downloadable_table(frame: pd.DataFrame, caption: str, name: str) -> html.Div:
@@ -156,39 +155,6 @@ def downloadable_table(frame: pd.DataFrame, caption: str, name: str) -> html.Div
         dcc.Download(id={"type": "table-csv-download", "table": name}),
         dcc.Download(id={"type": "table-xlsx-download", "table": name}),
     ], className="downloadable-table")
-
-
-@callback(
-    Output({"type": "table-csv-download", "table": MATCH}, "data"),
-    Input({"type": "table-csv-button", "table": MATCH}, "n_clicks"),
-    State({"type": "table-data", "table": MATCH}, "data"),
-    State({"type": "table-csv-button", "table": MATCH}, "id"),
-    prevent_initial_call=True,
-)
-def _download_table_csv(n_clicks, store, button_id):
-    if not n_clicks:
-        return no_update
-    frame = store_to_frame(store)
-    name = f"mfhc-{_safe_name(button_id['table'])}.csv"
-    _audit_download(name, frame)
-    return dcc.send_string(csv_text(frame), name)
-
-
-@callback(
-    Output({"type": "table-xlsx-download", "table": MATCH}, "data"),
-    Input({"type": "table-xlsx-button", "table": MATCH}, "n_clicks"),
-    State({"type": "table-data", "table": MATCH}, "data"),
-    State({"type": "table-xlsx-button", "table": MATCH}, "id"),
-    prevent_initial_call=True,
-)
-def _download_table_xlsx(n_clicks, store, button_id):
-    if not n_clicks:
-        return no_update
-    frame = store_to_frame(store)
-    table = _safe_name(button_id["table"])
-    name = f"mfhc-{table}.xlsx"
-    _audit_download(name, frame)
-    return dcc.send_bytes(xlsx_bytes({table: frame}), name)
 
 
 def _safe_name(text) -> str:
