@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, empty_figure, figure_from
 
 TILES = (
     ("episodes", "Episodes", "count"),
@@ -68,15 +68,15 @@ def change_words(current, before, kind: str, against: str) -> str:
 def monthly_trend_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure("No episodes in this period")
-    figure = go.Figure([
-        go.Scatter(x=frame["month"], y=frame["episodes"], name="Episodes", mode="lines+markers",
-                   line={"color": PALETTE[0], "width": 3}, marker={"symbol": "circle", "size": 8}),
-        go.Scatter(x=frame["month"], y=frame["children"], name="Children", mode="lines+markers",
-                   line={"color": PALETTE[1], "width": 3, "dash": "dash"}, marker={"symbol": "square", "size": 8}),
-    ])
-    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Number")
-    return base_layout(figure)
+    months = frame["month"].tolist()
+    return figure_from([
+        {"type": "scatter", "x": months, "y": frame["episodes"].tolist(), "name": "Episodes",
+         "mode": "lines+markers", "line": {"color": PALETTE[0], "width": 3}, "marker": {"symbol": "circle", "size": 8}},
+        {"type": "scatter", "x": months, "y": frame["children"].tolist(), "name": "Children",
+         "mode": "lines+markers", "line": {"color": PALETTE[1], "width": 3, "dash": "dash"},
+         "marker": {"symbol": "square", "size": 8}},
+    ], {"xaxis": {"title": {"text": "Month episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Number"}}})
 
 
 def funnel_frame(kpis: dict) -> pd.DataFrame:
@@ -98,11 +98,10 @@ def funnel_figure(frame: pd.DataFrame) -> go.Figure:
     shown = frame["episodes"].where(frame["episodes"].notna(), None)
     text = ["<5" if v is None else (f"{int(v):,}" + (f" ({p:.0f}%)" if p == p and p is not None else ""))
             for v, p in zip(shown, frame["percent_of_returned"])]
-    figure = go.Figure(go.Funnel(
-        y=frame["step"], x=shown, text=text, textinfo="text",
-        marker={"color": [PALETTE[0], PALETTE[4], PALETTE[2], PALETTE[1], PALETTE[5]]},
-    ))
-    return base_layout(figure, height=360)
+    return figure_from([{
+        "type": "funnel", "y": frame["step"].tolist(), "x": shown.tolist(), "text": text, "textinfo": "text",
+        "marker": {"color": [PALETTE[0], PALETTE[4], PALETTE[2], PALETTE[1], PALETTE[5]]},
+    }], height=360)
 
 
 def summary_sentences(current: dict, previous: dict, year_before: dict) -> list[str]:
