@@ -133,22 +133,43 @@ def degrade(table: Table, accepted: pd.DataFrame, pseudonymiser: Pseudonymiser,
 
 # --------------------------------------------------------------------------- in DuckDB
 # The load degrades each validated file as one SQL insert into its staging table. Keyed
-# hashes are computed in Python over distinct values only, once per load (a table of
-# keys per namespace is kept in the connection: police incident refs hashed for the
-# police file serve the RHIs' episode_refs), then joined; postcodes are located once per
-# distinct value and joined. The stored rows are those `degrade` gives.
+# hashes are computed by DuckDB itself (HMAC-SHA256 written as two `sha256` calls over
+# BLOBs, in parallel), over distinct values only, once per load: a table of keys per
+# namespace is kept in the connection (police incident refs hashed for the police file
+# serve the RHIs' episode_refs), then joined; postcodes are located once per distinct
+# value and joined. The stored rows are those `degrade` gives.
 
-def _hmac_keys(key: bytes, namespace: str, values: list[str]) -> list[str]:
-    """`Pseudonymiser.one` for many values (the same bytes: hexdigest()[:20] is digest()[:10].hex())."""
-    prefix = f"{namespace}\x1f".encode("utf-8")
-    digest = hmac.digest
-    return [digest(key, prefix + v.encode("utf-8"), "sha256")[:10].hex() for v in values]
+_SHA256_BLOCK = 64
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer key pads (RFC 2104): a key longer than the 64-byte
+    block is hashed first, a shorter one padded with zero bytes."""
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def hmac_sql(value_sql: str) -> str:
+    """SQL giving `Pseudonymiser.one(namespace, value)` for the VARCHAR expression
+    `value_sql`: HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)), with m the
+    namespace, the separator and the value in UTF-8. Bind `hmac_parameters(key, namespace)`:
+    the key material travels as parameters, never in the SQL text."""
+    return f"left(sha256($hmac_outer || unhex(sha256($hmac_inner || encode({value_sql})))), {HASH_HEX_CHARS})"
+
+
+def hmac_parameters(key: bytes, namespace: str) -> dict[str, bytes]:
+    inner, outer = hmac_pads(key)
+    return {"hmac_inner": inner + f"{namespace}\x1f".encode("utf-8"), "hmac_outer": outer}
 
 
 class KeyTables:
     """Per-namespace tables (value, key) in DuckDB, filled as files need them."""
 
     def __init__(self, con, key: bytes):
+        if not key:
+            raise ValueError("the pseudonymisation key is empty")
         self.con = con
         self.key = key
         self.made: set[str] = set()
@@ -156,25 +177,19 @@ class KeyTables:
     def table(self, namespace: str) -> str:
         name = f"pseudonym_keys_{namespace}"
         if namespace not in self.made:
-            self.con.execute(f"create or replace temp table {name} (value varchar primary key, key varchar)")
+            self.con.execute(f"create or replace temp table {name} (value varchar, key varchar)")
             self.made.add(namespace)
         return name
 
     def add(self, namespace: str, values_sql: str) -> str:
-        """Make sure every non-null value the query `values_sql` (one column) gives has a key."""
-        import pyarrow as pa
-
+        """Make sure every non-null value the query `values_sql` (one column) gives has a key
+        (each value once: those already there are left out)."""
         name = self.table(namespace)
-        new = self.con.sql(
+        self.con.execute(
+            f"insert into {name} select v, {hmac_sql('v')} from ("
             f"select distinct v from ({values_sql}) as s(v) where v is not null "
-            f"and v not in (select value from {name})").to_arrow_table()
-        values = new.column(0).to_pylist() if new.num_rows else []
-        if values:
-            keys = _hmac_keys(self.key, namespace, values)
-            incoming = pa.table({"value": pa.array(values, pa.string()), "key": pa.array(keys, pa.string())})
-            self.con.register("incoming_keys", incoming)
-            self.con.execute(f"insert into {name} select value, key from incoming_keys")
-            self.con.unregister("incoming_keys")
+            f"and v not in (select value from {name}))",
+            hmac_parameters(self.key, namespace))
         return name
 
 
@@ -195,7 +210,8 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
     from pipelines.validate import sql_literal, _q
 
     table = checked.table
-    con.execute(f"create or replace temp table accepted_rows as {accepted_sql}")
+    # A view, not a copy: the accepted rows are the typed table less the few rejected rows.
+    con.execute(f"create or replace temp view accepted_rows as {accepted_sql}")
     select = [f"{sql_literal(checked.label)} as source_file", "a.row::integer as source_row"]
     joins: list[str] = []
     unknown = 0
@@ -239,22 +255,24 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
             select.append(f"null as {name}")
     con.execute(f"insert into stg_{table.name} by name select {', '.join(select)} "
                 f"from accepted_rows as a {' '.join(joins)} order by a.row")
-    con.execute("drop table accepted_rows")
+    con.execute("drop view accepted_rows")
     return unknown
 
 
 def _episode_refs_table(con, keys: KeyTables, pseudonymiser: Pseudonymiser, v: str, name: str) -> str:
     """row -> the list of hashed references. Police incident refs use the incident key table;
-    `CHILD:DD/MM/YYYY` keys, and anything not plain ASCII (where Python's regex may read
-    digits differently), are converted one by one as `Pseudonymiser.episode_refs` does."""
+    plain ASCII `CHILD:DD/MM/YYYY` keys the child key table (the child part stripped, the
+    date as YYYY-MM-DD), both in SQL; anything not plain ASCII (where Python's regex may
+    read digits or spaces differently) is converted one by one as `Pseudonymiser.episode_refs` does."""
     import pyarrow as pa
+    from pipelines.validate import _strip_sql
 
     con.execute(f"create or replace temp table {name}_items as "
                 f"select row, unnest(a.{v}) as item, generate_subscripts(a.{v}, 1) as i "
                 f"from accepted_rows as a where len(a.{v}) > 0")
+    ascii_only = "not regexp_matches(item, '[^\\x00-\\x7F]')"
     special = con.sql(
-        f"select distinct item from {name}_items where regexp_full_match(item, '.+:\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
-        f"or regexp_matches(item, '[^\\x00-\\x7F]')").to_arrow_table().column(0).to_pylist()
+        f"select distinct item from {name}_items where not ({ascii_only})").to_arrow_table().column(0).to_pylist()
     con.execute(f"create or replace temp table {name}_special (item varchar, out varchar)")
     if special:
         converted = [_episode_ref_item(pseudonymiser, item) for item in special]
@@ -262,14 +280,25 @@ def _episode_refs_table(con, keys: KeyTables, pseudonymiser: Pseudonymiser, v: s
                                                    "out": pa.array(converted, pa.string())}))
         con.execute(f"insert into {name}_special select * from incoming_special")
         con.unregister("incoming_special")
+    # _EPISODE_KEY: greedy child part, then 1-2 digit day and month and a 4-digit year.
+    pattern = "'^(.+):([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$'"
+    con.execute(f"create or replace temp table {name}_child as "
+                f"select item, {_strip_sql(f'regexp_extract(item, {pattern}, 1)')} as child, "
+                f"regexp_extract(item, {pattern}, 4) || '-' || lpad(regexp_extract(item, {pattern}, 3), 2, '0') "
+                f"|| '-' || lpad(regexp_extract(item, {pattern}, 2), 2, '0') as day "
+                f"from (select distinct item from {name}_items where {ascii_only} "
+                f"and regexp_full_match(item, {pattern}))")
+    child = keys.add("child", f"select child from {name}_child")
+    con.execute(f"insert into {name}_special select c.item, k.key || ':' || c.day "
+                f"from {name}_child as c join {child} as k on k.value = c.child")
     incident = keys.add("incident", f"select item from {name}_items where item not in "
                                     f"(select item from {name}_special)")
     con.execute(f"create or replace temp table {name} as "
                 f"select i.row, list(coalesce(s.out, k.key) order by i.i) as refs "
                 f"from {name}_items as i left join {name}_special as s using (item) "
                 f"left join {incident} as k on k.value = i.item group by i.row")
-    con.execute(f"drop table {name}_items")
-    con.execute(f"drop table {name}_special")
+    for temp in ("items", "special", "child"):
+        con.execute(f"drop table {name}_{temp}")
     return name
 
 

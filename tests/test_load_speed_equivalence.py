@@ -160,3 +160,28 @@ def test_a_load_stores_the_same_rows_either_way(tmp_path, monkeypatch):
     for name in want:
         assert got[name] == want[name], name
     assert len(want["rejected_rows"]) >= 2
+
+
+_REF_ITEMS = ["INC-1", "C1:01/04/2024", "C1 :1/4/2024", "A:B:7/07/2025", "C1:01/04/24", "C1:1/13/2024",
+              "C\u0663:01/04/2024", "C1:\u0661/04/2024", "Zo\u00eb:01/04/2024", "C1\u00a0:01/04/2024",
+              "\x1cC\x1f:1/1/2024", ":1/1/2024", "C1:001/04/2024", "x:00/00/0000", "INC-2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(_REF_ITEMS), max_size=5), min_size=1, max_size=8))
+def test_episode_refs_in_sql_match_python(rows):
+    """RHI episode_refs hashed in DuckDB (`degrade._episode_refs_table`) as `Pseudonymiser.episode_refs` does."""
+    from pipelines.degrade import KeyTables, Pseudonymiser, _episode_refs_table
+
+    key = b"episode-refs-key"
+    with duckdb.connect() as con:
+        con.execute("create temp table accepted_rows as select i::bigint as row, r as v "
+                    "from unnest($rows) with ordinality as u(r, i)", {"rows": rows})
+        name = _episode_refs_table(con, KeyTables(con, key), Pseudonymiser(key), "v", "refs_t")
+        got = dict(con.execute(f"select row, refs from {name}").fetchall())
+    want = Pseudonymiser(key).episode_refs(pd.Series(rows))
+    for number, items in enumerate(rows, start=1):
+        if items:
+            assert got[number] == want[number - 1], items
+        else:
+            assert number not in got
