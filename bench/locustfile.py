@@ -59,7 +59,7 @@ class DashboardUser(HttpUser):
         start, end = random.choice(PERIODS)
         return {"filter-start": start, "filter-end": end, "filter-care": random.choice(CARE),
                 "filter-age": random.choice(AGES), "filter-sex": None, "filter-ethnicity": None,
-                "filter-risk": None, "filter-small": [], "hotspots-place": "missing_from"}
+                "filter-risk": None, "filter-small": "hide", "hotspots-place": "missing_from"}
 
     def _callback(self, path: str) -> None:
         spec = self.callbacks[path]

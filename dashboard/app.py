@@ -119,7 +119,7 @@ def _filters_from_url(search, period_options):
     known = {option["value"] for option in period_options or []}
     return (period if period in known else "custom", filters.period_start.isoformat(),
             filters.period_end.isoformat(), filters.care, filters.age_band, filters.sex,
-            filters.ethnicity_group, filters.risk_level, ["show"] if filters.show_small else [])
+            filters.ethnicity_group, filters.risk_level, "show" if filters.show_small else "hide")
 
 
 @callback(
@@ -160,7 +160,7 @@ clientside_callback(
         if (sex) params.set('sex', sex);
         if (ethnicity) params.set('ethnicity', ethnicity);
         if (risk) params.set('risk', risk);
-        if (small && small.indexOf('show') >= 0) params.set('small', 'show');
+        if (small === 'show') params.set('small', 'show');
         const query = '?' + params.toString();
         if (window.location.search !== query) {
             window.history.replaceState(window.history.state, '', window.location.pathname + query);

@@ -176,12 +176,15 @@ def small_numbers_control(filters: Filters, may_show: bool) -> html.Div:
     """Managers, analysts and admins may show small numbers; the board sees the rule."""
     if not may_show:
         return html.Div([
-            dcc.Checklist(id="filter-small", options=[], value=[], style={"display": "none"}),
+            dcc.RadioItems(id="filter-small", options=[], value="hide", style={"display": "none"}),
             html.P("Counts from 1 to 4 are shown as <5.", className="filter-note"),
         ], className="filter")
-    return html.Div(dcc.Checklist(
-        id="filter-small", options=[{"label": "Show small numbers (1–4)", "value": SHOW_SMALL}],
-        value=[SHOW_SMALL] if filters.show_small else [], className="filter-checkbox"), className="filter")
+    return html.Div(html.Fieldset([
+        html.Legend("Small numbers (1–4)"),
+        dcc.RadioItems(id="filter-small", options=[{"label": "Withhold", "value": "hide"},
+                                                   {"label": "Show", "value": SHOW_SMALL}],
+                       value=SHOW_SMALL if filters.show_small else "hide", inline=True),
+    ], className="filter-fieldset"), className="filter")
 
 
 def filter_bar(filters: Filters, first: dt.date | None, last: dt.date | None, may_show_small: bool = False) -> html.Form:

@@ -23,7 +23,7 @@ from sources import police, rhi, write_table
 PASSWORD = "a long enough password"
 ROLES = ("board", "manager", "analyst", "admin")
 YEAR = {"filter-start": "2025-04-01", "filter-end": "2026-03-31", "filter-care": "all", "filter-age": None,
-        "filter-sex": None, "filter-ethnicity": None, "filter-risk": None, "filter-small": []}
+        "filter-sex": None, "filter-ethnicity": None, "filter-risk": None, "filter-small": "hide"}
 
 
 def write_source(source, episodes: int = 3) -> None:
@@ -267,7 +267,7 @@ def test_the_board_cannot_turn_suppression_off(site):
         assert '"<5"' in text and '"3"' not in text
     manager = client_as(app, "manager")
     assert '"<5"' in tiles_text(call(manager, "overview-period", YEAR))
-    shown = tiles_text(call(manager, "overview-period", YEAR, {"filter-small": ["show"]}))
+    shown = tiles_text(call(manager, "overview-period", YEAR, {"filter-small": "show"}))
     assert '"3"' in shown and '"<5"' not in shown
 
 
@@ -492,14 +492,14 @@ def test_a_load_swapped_in_mid_request_never_mixes_two_stores(site, monkeypatch)
         return result
 
     monkeypatch.setattr(data, "kpis", kpis_then_swap)
-    response = call(analyst, "overview-period", YEAR, {"filter-small": ["show"]})
+    response = call(analyst, "overview-period", YEAR, {"filter-small": "show"})
     assert response.status_code == 200 and swapped["done"]
     body = response.get_json()["response"]
     # Tiles and chart come from one store (the one the request opened), never a mix.
     trend = sum(v for v in numbers(body["overview-trend-graph"]["figure"]["data"][0]["y"]) if v)
     assert trend == 3 and '"3"' in json.dumps(body["overview-tiles"]["children"])
     # The next request reads the new store.
-    body = call(analyst, "overview-period", YEAR, {"filter-small": ["show"]}).get_json()["response"]
+    body = call(analyst, "overview-period", YEAR, {"filter-small": "show"}).get_json()["response"]
     assert sum(v for v in numbers(body["overview-trend-graph"]["figure"]["data"][0]["y"]) if v) == 7
 
 
@@ -543,7 +543,7 @@ def test_loads_while_serving_never_mix_two_stores_in_one_answer(site):
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and len(seen) < 2 or time.monotonic() < deadline - 15:
-            response = call(analyst, "overview-period", YEAR, {"filter-small": ["show"]})
+            response = call(analyst, "overview-period", YEAR, {"filter-small": "show"})
             assert response.status_code == 200, response.get_data(as_text=True)[:300]
             body = response.get_json()["response"]
             tiles = json.dumps(body["overview-tiles"]["children"])

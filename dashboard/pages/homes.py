@@ -127,5 +127,5 @@ def update_home_detail(*values):
     note = "Small numbers are withheld: the hour-by-day pattern of one home is shown with small numbers on."
     return (
         *chart_values(monthly_figure(shown, name), display_frame(monthly), words),
-        *chart_values(empty_figure(note), pd.DataFrame(), note),
+        *chart_values(empty_figure(note), hour_day_frame(hours.iloc[0:0]), note),
     )
