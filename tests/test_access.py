@@ -598,3 +598,29 @@ def test_every_table_downloads_as_csv_and_excel_with_formulas_neutralised(site):
     assert text.splitlines() == ["Home,Episodes", "\"'=HYPERLINK(\"\"http://x\"\")\",7", "Oak House,<5"]
     downloads = [e["what"] for e in audit.entries(settings=settings) if e["event"] == "download"]
     assert downloads == ["mfhc-homes.xlsx", "mfhc-homes.csv"]
+
+
+@pytest.mark.parametrize("output,extra", [
+    ("overview-period", {}),
+    ("homes-period", {"homes-choice": None}),
+    ("homes-trend-graph", {"homes-choice": None}),
+    ("hotspots-coverage", {"hotspots-place": "found"}),
+    ("interviews-provider-table", {}),
+    ("repeat-bands-graph", {"repeat-child": None}),
+    ("repeat-timeline-graph", {"repeat-child": None}),
+])
+def test_every_board_view_callback_answers_the_board_with_small_numbers_withheld(site, output, extra):
+    app, *_ = site
+    board = client_as(app, "board")
+    for small in ("hide", "show"):
+        response = call(board, output, {**YEAR, **extra}, {"filter-small": small})
+        assert response.status_code == 200, (output, response.get_data(as_text=True)[:300])
+        body = response.get_json()["response"]
+        for key, value in body.items():
+            if "chart-data" in key:
+                for row in value["data"]["data"]:
+                    # every count in this store is 1-4: whatever a table shows of them reads "<5"
+                    assert not any(isinstance(cell, int) and 0 < cell < 5 and column in (
+                        "episodes", "children", "returned_missing_episodes", "children_newly_repeat",
+                        "children_flagged", "interviews") for column, cell in zip(value["data"]["columns"], row)), \
+                        (output, key, row)
