@@ -74,6 +74,7 @@ select
     (row_number() over by_child)::integer as child_seq,
     lag(episode.start_date, 1) over by_child as previous_start,
     lag(episode.start_date, 2) over by_child as before_previous_start,
+    academic_year(episode.start_date) as academic_year,
     episode.start_at,
     episode.end_date,
     episode.end_at,

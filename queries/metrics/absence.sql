@@ -7,7 +7,7 @@
 -- Sessions per child and term and per term for all pupils are summed at load
 -- (mart_child_attendance_term, mart_all_pupils_term).
 with episode_academic_year as (
-    select distinct child_no, academic_year(start_date) as academic_year
+    select distinct child_no, academic_year
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
@@ -65,7 +65,7 @@ order by academic_year, case term when 'autumn' then 1 when 'spring' then 2 else
 -- How many children with an episode in the filtered period can be followed into the
 -- attendance file: with a UPN link at all, and with attendance in their episodes' years.
 with episode_academic_year as (
-    select distinct child_no, academic_year(start_date) as academic_year
+    select distinct child_no, academic_year
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
