@@ -43,6 +43,13 @@ BUILD_AFTER_LINKING = (
 )
 
 
+# The build connection: DuckDB's own memory (buffer pool, joins, sorts, temporary tables)
+# capped so the whole process, pandas frames and postcode directory included, stays under
+# 4 GB (decimal) at national scale; beyond it DuckDB spills to `<db>.new.tmp`. Every core
+# is used (DuckDB's default); insertion order is kept, so the stored row order is as before.
+BUILD_SETTINGS = {"memory_limit": "2.8GB"}
+
+
 def mart_steps() -> list[str]:
     """Every queries/marts/*.sql, in file-name order (each page may add its own)."""
     return sorted(f"marts/{p.name}" for p in (queries.QUERIES_DIR / "marts").glob("*.sql"))
@@ -406,7 +413,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
         new_path = db_path.with_name(db_path.name + ".new")
         for leftover in (new_path, new_path.with_name(new_path.name + ".wal")):
             leftover.unlink(missing_ok=True)
-        con = duckdb.connect(str(new_path))
+        con = duckdb.connect(str(new_path), config=BUILD_SETTINGS)
         rejections: list[pd.DataFrame] = []
         try:
             def read_and_validate(table_name: str, path: Path, year: str | None, index: int):

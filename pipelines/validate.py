@@ -390,14 +390,19 @@ def validate_in_duckdb(con, staged, relation: str) -> CheckedInDuckDB:
     table = staged.table
     text_cols = ", ".join(f"{_strip_sql(_q(c.name)) if staged.padded else _q(c.name)} as {_t(c.name)}"
                           for c in table.columns)
-    con.execute(f"create or replace temp table {relation}_text as "
-                f"select rowid + 2 as row, {text_cols} from {staged.relation}")
-    con.execute(f"drop table if exists {staged.relation}")
     typed_cols = ", ".join(f"({_parse_sql(c)})::{_SQL_KIND[c.kind]} as {_v(c.name)}" for c in table.columns)
     typed_cols += "".join(f", {_t(c.name)} <> '' and not regexp_full_match({_t(c.name)}, {sql_literal(_INT[1:-1])}) "
                           f"as {_q('b_' + c.name)}" for c in table.columns if c.kind == "int")
-    con.execute(f"create or replace temp table {relation} as select *, {typed_cols} from {relation}_text")
-    con.execute(f"drop table {relation}_text")
+    if staged.padded:  # trim once into a table of text, then type it
+        con.execute(f"create or replace temp table {relation}_text as "
+                    f"select rowid + 2 as row, {text_cols} from {staged.relation}")
+        con.execute(f"drop table if exists {staged.relation}")
+        source = f"{relation}_text"
+    else:  # nothing to trim: text and typed values in one pass over the raw table
+        source = f"(select rowid + 2 as row, {text_cols} from {staged.relation})"
+    con.execute(f"create or replace temp table {relation} as select *, {typed_cols} from {source}")
+    con.execute(f"drop table if exists {relation}_text")
+    con.execute(f"drop table if exists {staged.relation}")
     _repair_with_pandas(con, table, relation)
 
     rules: list[_Rule] = []
@@ -412,8 +417,12 @@ def validate_in_duckdb(con, staged, relation: str) -> CheckedInDuckDB:
                            sql_literal(f"one of {', '.join(members)} is required")))
     rules.extend(SQL_TABLE_CHECKS.get(table.name, []))
     unique = [c.name for c in table.columns if c.unique]
+    # One pass finds the rows breaking any rule (few); each rule is then read off those.
+    flagged = f"{relation}_flagged"
+    any_rule = " or ".join(f"coalesce({r.condition}, false)" for r in rules) or "false"
+    con.execute(f"create or replace temp table {flagged} as select * from {relation} where {any_rule}")
     parts = [f"select row, {sql_literal(r.column)} as \"column\", {sql_literal(r.rule)} as rule, {r.message} as message, "
-             f"{i} as seq from {relation} where coalesce({r.condition}, false)" for i, r in enumerate(rules)]
+             f"{i} as seq from {flagged} where coalesce({r.condition}, false)" for i, r in enumerate(rules)]
     for j, name in enumerate(unique):
         parts.append(
             f"select row, {sql_literal(name)}, 'duplicate_reference', "
@@ -425,6 +434,7 @@ def validate_in_duckdb(con, staged, relation: str) -> CheckedInDuckDB:
         + " union all ".join(parts) + ") order by row, \"column\", seq").df()
     rejections = rejections.astype({"file": object, "row": "int64", "column": object, "rule": object,
                                     "message": object})
+    con.execute(f"drop table {flagged}")
     return CheckedInDuckDB(table=table, label=staged.label, relation=relation, rows_read=staged.rows,
                            rejections=rejections.reset_index(drop=True), collection_year=staged.collection_year)
 

@@ -15,7 +15,8 @@ select person_key, min(child_key) as child_key, count(distinct child_key) as chi
 from pairs
 group by person_key;
 
-create table core_police_incident as
+-- A view, not a copy: the staged incidents with their child (only the core build reads it).
+create view core_police_incident as
 select
     incident.*,
     coalesce(incident.la_child_key, person_child.child_key, incident.person_key) as child_id
@@ -23,13 +24,15 @@ from stg_police_incidents as incident
 left join core_person_child as person_child using (person_key);
 
 -- Overlapping incidents of one child are one episode (gaps and islands over the times;
--- an open incident runs on for ever).
-create table core_police_island as
+-- an open incident runs on for ever). The times ride along in a temporary table, so the
+-- spans are read off it without joining the incidents again.
+create temp table police_island_times as
 with ordered as (
     select
         incident_key,
         child_id,
         last_seen_at,
+        found_at,
         coalesce(found_at, 'infinity'::timestamp) as runs_until
     from core_police_incident
 ),
@@ -60,24 +63,30 @@ select
         partition by child_id
         order by last_seen_at, runs_until, incident_key
         rows unbounded preceding
-    ) as island
+    ) as island,
+    last_seen_at,
+    found_at
 from flagged;
+
+create table core_police_island as
+select incident_key, child_id, island from police_island_times;
 
 create table core_police_span as
 with spans as (
     select
-        island.child_id,
-        island.island,
-        min(incident.last_seen_at)::date as start_date,
-        case when bool_or(incident.found_at is null) then null else max(incident.found_at)::date end as end_date
-    from core_police_island as island
-    join core_police_incident as incident using (incident_key)
-    group by island.child_id, island.island
+        child_id,
+        island,
+        min(last_seen_at)::date as start_date,
+        case when bool_or(found_at is null) then null else max(found_at)::date end as end_date
+    from police_island_times
+    group by child_id, island
 )
 select
     row_number() over (order by child_id, island) - 1 as span_id,
     *
 from spans;
+
+drop table police_island_times;
 
 -- Police spans and SSDA903 Missing rows of the same child whose calendar dates overlap
 -- (both ends inclusive, a blank end open-ended) belong to one episode.
