@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, base_layout, empty_figure, figure_from
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
@@ -25,19 +25,21 @@ def source_by_month_figure(frame: pd.DataFrame) -> go.Figure:
     """Stacked bars by month: from care (hatched) and from home (plain)."""
     if frame.empty:
         return empty_figure("No episodes in this period")
-    figure = go.Figure()
+    traces = []
     for source, style in SOURCE_STYLE.items():
         rows = frame[frame["source"] == source]
         if rows.empty:
             continue
-        figure.add_bar(x=rows["month"], y=rows["episodes"], name=source,
-                       marker={"color": style["color"], "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
-                               "line": {"color": "#0b0c0c", "width": 1}},
-                       hovertemplate="%{x|%b %Y}: %{y:,} episodes<extra>" + source + "</extra>")
-    figure.update_layout(barmode="stack")
-    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Episodes")
-    return base_layout(figure)
+        traces.append({"type": "bar", "x": rows["month"].tolist(), "y": rows["episodes"].tolist(), "name": source,
+                       "marker": {"color": style["color"],
+                                  "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
+                                  "line": {"color": "#0b0c0c", "width": 1}},
+                       "hovertemplate": "%{x|%b %Y}: %{y:,} episodes<extra>" + source + "</extra>"})
+    return figure_from(traces, {
+        "barmode": "stack",
+        "xaxis": {"title": {"text": "Month episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Episodes"}},
+    })
 
 
 def source_summary(frame: pd.DataFrame) -> str:
@@ -89,19 +91,17 @@ def distance_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty or not frame["placement_days"].sum():
         return empty_figure("No placements in this period")
     shown = frame[frame["placement_days"] > 0]
-    figure = go.Figure(go.Bar(
-        x=shown["distance_band"], y=shown["episodes_per_child_year"],
-        text=[f"{r:.2f} ({e:,} episodes / {y:,.1f} child-years)"
-              for r, e, y in zip(shown["episodes_per_child_year"], shown["episodes"], shown["placed_child_years"])],
-        textposition="outside", cliponaxis=False,
-        marker={"color": PALETTE[0], "pattern": {"shape": [BAND_PATTERNS[b] for b in shown["distance_band"]],
-                                                 "fgcolor": "#ffffff"},
-                "line": {"color": "#0b0c0c", "width": 1}},
-        hovertemplate="%{x}: %{y:.2f} episodes per placed-child-year<extra></extra>",
-    ))
-    figure.update_xaxes(title="Distance from home to placement", type="category")
-    figure.update_yaxes(title="Episodes per placed-child-year")
-    return base_layout(figure)
+    return figure_from([{
+        "type": "bar", "x": shown["distance_band"].tolist(), "y": shown["episodes_per_child_year"].tolist(),
+        "text": [f"{r:.2f} ({e:,} episodes / {y:,.1f} child-years)"
+                 for r, e, y in zip(shown["episodes_per_child_year"], shown["episodes"], shown["placed_child_years"])],
+        "textposition": "outside", "cliponaxis": False,
+        "marker": {"color": PALETTE[0], "pattern": {"shape": [BAND_PATTERNS[b] for b in shown["distance_band"]],
+                                                    "fgcolor": "#ffffff"},
+                   "line": {"color": "#0b0c0c", "width": 1}},
+        "hovertemplate": "%{x}: %{y:.2f} episodes per placed-child-year<extra></extra>",
+    }], {"xaxis": {"title": {"text": "Distance from home to placement"}, "type": "category"},
+         "yaxis": {"title": {"text": "Episodes per placed-child-year"}}})
 
 
 def distance_summary(frame: pd.DataFrame) -> str:
@@ -129,19 +129,18 @@ def other_la_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure("No episodes of children placed here by other authorities")
     labels = [f"{a} ({c})" for a, c in zip(frame["placing_authority"], frame["placing_la_code"])]
-    figure = go.Figure(go.Bar(
-        y=labels, x=frame["episodes"], orientation="h",
-        text=[f"{e:,} episodes, {c:,} children" for e, c in zip(frame["episodes"], frame["children"])],
-        textposition="outside", cliponaxis=False,
-        marker={"color": PALETTE[1], "line": {"color": "#0b0c0c", "width": 1}},
-        hovertemplate="%{y}: %{x:,} episodes<extra></extra>",
-    ))
-    figure.update_yaxes(autorange="reversed")
-    # Room on the right for the words beside the longest bar.
-    figure.update_xaxes(title="Episodes", range=[0, 1.5 * frame["episodes"].max()])
-    figure = base_layout(figure, height=max(240, 80 + 40 * len(frame)))
-    figure.update_layout(margin={"l": 280})
-    return figure
+    return figure_from([{
+        "type": "bar", "y": labels, "x": frame["episodes"].tolist(), "orientation": "h",
+        "text": [f"{e:,} episodes, {c:,} children" for e, c in zip(frame["episodes"], frame["children"])],
+        "textposition": "outside", "cliponaxis": False,
+        "marker": {"color": PALETTE[1], "line": {"color": "#0b0c0c", "width": 1}},
+        "hovertemplate": "%{y}: %{x:,} episodes<extra></extra>",
+    }], {
+        "yaxis": {"autorange": "reversed"},
+        # Room on the right for the words beside the longest bar.
+        "xaxis": {"title": {"text": "Episodes"}, "range": [0, 1.5 * frame["episodes"].max()]},
+        "margin": {"l": 280},
+    }, height=max(240, 80 + 40 * len(frame)))
 
 
 def other_la_summary(frame: pd.DataFrame) -> str:
@@ -163,16 +162,17 @@ def uasc_counts(episodes: pd.DataFrame) -> pd.DataFrame:
 def uasc_figure(counts: pd.DataFrame) -> go.Figure:
     if not counts["children"].sum():
         return empty_figure("No UASC child went missing within 7 days of becoming looked after")
-    figure = go.Figure(go.Bar(
-        x=counts["window"], y=counts["children"], text=counts["children"], textposition="outside", cliponaxis=False,
-        marker={"color": [PALETTE[5], PALETTE[1]], "pattern": {"shape": ["x", ""], "fgcolor": "#ffffff"},
-                "line": {"color": "#0b0c0c", "width": 1}},
-        hovertemplate="%{x}: %{y:,} children<extra></extra>",
-    ))
-    figure.update_xaxes(title="Went missing after first becoming looked after")
-    figure.update_yaxes(title="Children", dtick=1 if counts["children"].max() < 10 else None,
-                        range=[0, 1.2 * counts["children"].max()])
-    return base_layout(figure, height=300)
+    y_axis = {"title": {"text": "Children"}, "range": [0, 1.2 * counts["children"].max()]}
+    if counts["children"].max() < 10:
+        y_axis["dtick"] = 1
+    return figure_from([{
+        "type": "bar", "x": counts["window"].tolist(), "y": counts["children"].tolist(),
+        "text": counts["children"].tolist(), "textposition": "outside", "cliponaxis": False,
+        "marker": {"color": [PALETTE[5], PALETTE[1]], "pattern": {"shape": ["x", ""], "fgcolor": "#ffffff"},
+                   "line": {"color": "#0b0c0c", "width": 1}},
+        "hovertemplate": "%{x}: %{y:,} children<extra></extra>",
+    }], {"xaxis": {"title": {"text": "Went missing after first becoming looked after"}}, "yaxis": y_axis},
+        height=300)
 
 
 def uasc_summary(counts: pd.DataFrame, cohort: pd.DataFrame) -> str:
