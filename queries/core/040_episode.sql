@@ -39,18 +39,61 @@ left join core_ssda903_child as ssda903_child on ssda903_child.child_key = child
 left join (select distinct child_key from stg_ssda903_uasc) as uasc on uasc.child_key = children.child_id;
 
 create table core_episode as
-with police as (
+with incidents_per_episode as (
+    select episode_id, count(*) as incidents
+    from core_incident_episode
+    group by episode_id
+),
+
+police as (
     select
         incident_episode.episode_id,
+        incidents_per_episode.incidents,
         incident.*,
         case incident.risk_level
             when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4
         end as risk_order
     from core_police_incident as incident
     join core_incident_episode as incident_episode using (incident_key)
+    join incidents_per_episode using (episode_id)
 ),
 
+-- An episode of one incident (nearly all) takes that incident's values: exactly what the
+-- aggregates below give over one row (arg_min and arg_max skip a row whose ordering value
+-- is null). Only episodes of several incidents are aggregated.
 police_episode as (
+    select
+        episode_id,
+        child_id,
+        1::bigint as police_incidents,
+        case when last_seen_at is not null then category end as category,
+        last_seen_at as start_at,
+        reported_at,
+        found_at as end_at,
+        risk_level,
+        case when last_seen_at is not null then missing_from_type end as missing_from_type,
+        case when last_seen_at is not null then missing_from_ward end as missing_from_ward,
+        case when last_seen_at is not null then missing_from_lsoa end as missing_from_lsoa,
+        case when last_seen_at is not null then missing_from_la end as missing_from_la,
+        case when last_seen_at is not null then missing_from_grid_e end as missing_from_grid_e,
+        case when last_seen_at is not null then missing_from_grid_n end as missing_from_grid_n,
+        case when found_at is not null then found_ward end as found_ward,
+        case when found_at is not null then found_lsoa end as found_lsoa,
+        case when found_at is not null then found_la end as found_la,
+        case when found_at is not null then found_grid_e end as found_grid_e,
+        case when found_at is not null then found_grid_n end as found_grid_n,
+        case when found_at is not null then found_location_type end as found_location_type,
+        case when found_at is not null then found_by end as found_by,
+        safe_and_well_at,
+        coalesce(cse_concern, false) as cse_concern,
+        coalesce(cce_concern, false) as cce_concern,
+        case when last_seen_at is not null then placing_la_code end as placing_la_code,
+        case when last_seen_at is not null then home_urn end as police_home_urn
+    from police
+    where incidents = 1
+
+    union all
+
     select
         episode_id,
         any_value(child_id) as child_id,
@@ -79,6 +122,7 @@ police_episode as (
         arg_min(placing_la_code, last_seen_at) as placing_la_code,
         arg_min(home_urn, last_seen_at) as police_home_urn
     from police
+    where incidents > 1
     group by episode_id
 ),
 
