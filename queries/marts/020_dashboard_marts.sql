@@ -140,11 +140,13 @@ from mart_push_pull_factor;
 
 -- One row per (RHI, linked episode), with the episode's date and filter columns and what
 -- the interview pages count per distinct RHI. rhi_no: a dense integer per RHI;
--- factor_mask: its push/pull factors as bits of mart_push_pull_factor.
+-- rhi_links: its rows in core_rhi_episode (an RHI with one link has one row here and is counted
+-- from its row without de-duplication); factor_mask: its push/pull factors as bits of
+-- mart_push_pull_factor.
 create table mart_rhi_link as
 with rhi_key as (
-    select rhi_key, (row_number() over (order by rhi_key))::integer as rhi_no
-    from (select distinct rhi_key from core_rhi_episode)
+    select rhi_key, (row_number() over (order by rhi_key))::integer as rhi_no, rhi_links
+    from (select rhi_key, count(*)::integer as rhi_links from core_rhi_episode group by rhi_key)
 ),
 
 factor_mask as (
@@ -157,6 +159,7 @@ factor_mask as (
 select
     episode.start_date,
     rhi_key.rhi_no,
+    rhi_key.rhi_links,
     episode.from_care,
     episode.age_band,
     episode.sex,

@@ -94,31 +94,53 @@ from counts;
 -- name: interviews_factors
 -- Push/pull factors recorded on the distinct RHIs linked to the period's (filtered)
 -- episodes, of any category: how many RHIs name each factor.
--- (Each RHI's factors are bits of mart_rhi_link.factor_mask, built at load.)
-with interviews as (
-    select rhi_no, any_value(factor_mask) as factor_mask
+-- (Each RHI's factors are bits of mart_rhi_link.factor_mask, built at load. An RHI with
+-- one link is one row; only those with several are de-duplicated.)
+with links as (
+    select rhi_no, rhi_links, factor_mask
     from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-    group by rhi_no
+),
+
+interviews as (
+    select factor_mask from links where rhi_links = 1
+    union all
+    select any_value(factor_mask) from links where rhi_links > 1 group by rhi_no
+),
+
+masks as (
+    select factor_mask, count(*) as interviews
+    from interviews
+    group by factor_mask
 )
 
-select factor.factor, count(*) as interviews
-from interviews
-join mart_push_pull_factor as factor on (interviews.factor_mask >> factor.bit) & 1 = 1
+select factor.factor, sum(masks.interviews)::bigint as interviews
+from masks
+join mart_push_pull_factor as factor on (masks.factor_mask >> factor.bit) & 1 = 1
 group by factor.factor
 order by interviews desc, factor;
 
 -- name: interviews_risks
 -- Risks disclosed on the distinct RHIs linked to the period's (filtered) episodes: how
 -- many RHIs have each flag true. Every flag is returned, with zeros.
-with interviews as (
-    select
-        rhi_no,
-        any_value(harm_disclosed) as harm_disclosed,
-        any_value(cse_risk) as cse_risk,
-        any_value(cce_risk) as cce_risk,
-        any_value(trafficking_risk) as trafficking_risk,
-        any_value(gang_risk) as gang_risk
+-- (An RHI with one link is one row; only those with several are de-duplicated.)
+with links as (
+    select rhi_no, rhi_links, harm_disclosed, cse_risk, cce_risk, trafficking_risk, gang_risk
     from mart_rhi_links_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+),
+
+interviews as (
+    select harm_disclosed, cse_risk, cce_risk, trafficking_risk, gang_risk
+    from links
+    where rhi_links = 1
+    union all
+    select
+        any_value(harm_disclosed),
+        any_value(cse_risk),
+        any_value(cce_risk),
+        any_value(trafficking_risk),
+        any_value(gang_risk)
+    from links
+    where rhi_links > 1
     group by rhi_no
 )
 
