@@ -151,17 +151,21 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def hmac_sql(value_sql: str) -> str:
+def hmac_sql(value_sql: str, name: str = "hmac") -> str:
     """SQL giving `Pseudonymiser.one(namespace, value)` for the VARCHAR expression
     `value_sql`: HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)), with m the
-    namespace, the separator and the value in UTF-8. Bind `hmac_parameters(key, namespace)`:
+    namespace, the separator and the value in UTF-8. Bind `hmac_parameters(key, namespace, name)`:
     the key material travels as parameters, never in the SQL text."""
-    return f"left(sha256($hmac_outer || unhex(sha256($hmac_inner || encode({value_sql})))), {HASH_HEX_CHARS})"
+    return f"left(sha256(${name}_outer || unhex(sha256(${name}_inner || encode({value_sql})))), {HASH_HEX_CHARS})"
 
 
-def hmac_parameters(key: bytes, namespace: str) -> dict[str, bytes]:
+def hmac_parameters(key: bytes, namespace: str, name: str = "hmac") -> dict[str, bytes]:
     inner, outer = hmac_pads(key)
-    return {"hmac_inner": inner + f"{namespace}\x1f".encode("utf-8"), "hmac_outer": outer}
+    return {f"{name}_inner": inner + f"{namespace}\x1f".encode("utf-8"), f"{name}_outer": outer}
+
+
+# Namespaces whose keys a later file looks up (the RHIs' episode_refs name police incidents).
+_REUSED_NAMESPACES = {"incident"}
 
 
 class KeyTables:
@@ -214,6 +218,7 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
     con.execute(f"create or replace temp view accepted_rows as {accepted_sql}")
     select = [f"{sql_literal(checked.label)} as source_file", "a.row::integer as source_row"]
     joins: list[str] = []
+    parameters: dict[str, bytes] = {}
     unknown = 0
     for index, column in enumerate(table.columns):
         v = _q("v_" + column.name)
@@ -223,6 +228,11 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
             joins.append(f"left join {refs} on {refs}.row = a.row")
             select.append(f"case when a.{v} is null then null when len(a.{v}) = 0 then []::varchar[] "
                           f"else {refs}.refs end as {names[0]}")
+        elif column.identifier == "pseudonymise" and column.unique and column.namespace not in _REUSED_NAMESPACES:
+            # Unique in the file and looked up by no other: hashed in the insert itself.
+            parameter = f"h{index}"
+            parameters.update(hmac_parameters(keys.key, column.namespace, parameter))
+            select.append(f"{hmac_sql(f'a.{v}', parameter)} as {names[0]}")
         elif column.identifier == "pseudonymise":
             name = keys.add(column.namespace, f"select a.{v} from accepted_rows as a")
             alias = f"k{index}"
@@ -254,7 +264,7 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
         else:
             select.append(f"null as {name}")
     con.execute(f"insert into stg_{table.name} by name select {', '.join(select)} "
-                f"from accepted_rows as a {' '.join(joins)} order by a.row")
+                f"from accepted_rows as a {' '.join(joins)} order by a.row", parameters or None)
     con.execute("drop view accepted_rows")
     return unknown
 
@@ -268,7 +278,7 @@ def _episode_refs_table(con, keys: KeyTables, pseudonymiser: Pseudonymiser, v: s
     from pipelines.validate import _strip_sql
 
     con.execute(f"create or replace temp table {name}_items as "
-                f"select row, unnest(a.{v}) as item, generate_subscripts(a.{v}, 1) as i "
+                f"select row, unnest(a.{v}) as item, generate_subscripts(a.{v}, 1) as i, len(a.{v}) as n "
                 f"from accepted_rows as a where len(a.{v}) > 0")
     ascii_only = "not regexp_matches(item, '[^\\x00-\\x7F]')"
     special = con.sql(
@@ -293,10 +303,13 @@ def _episode_refs_table(con, keys: KeyTables, pseudonymiser: Pseudonymiser, v: s
                 f"from {name}_child as c join {child} as k on k.value = c.child")
     incident = keys.add("incident", f"select item from {name}_items where item not in "
                                     f"(select item from {name}_special)")
+    # A row of one ref (nearly all) needs no grouping: its list is that ref's key.
+    hashed = (f"from {name}_items as i left join {name}_special as s using (item) "
+              f"left join {incident} as k on k.value = i.item")
     con.execute(f"create or replace temp table {name} as "
-                f"select i.row, list(coalesce(s.out, k.key) order by i.i) as refs "
-                f"from {name}_items as i left join {name}_special as s using (item) "
-                f"left join {incident} as k on k.value = i.item group by i.row")
+                f"select i.row, [coalesce(s.out, k.key)] as refs {hashed} where i.n = 1 union all "
+                f"select i.row, list(coalesce(s.out, k.key) order by i.i) as refs {hashed} where i.n > 1 "
+                f"group by i.row")
     for temp in ("items", "special", "child"):
         con.execute(f"drop table {name}_{temp}")
     return name
