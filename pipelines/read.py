@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,7 +256,24 @@ def read_source_into(con, path: Path, table: Table, source_dir: Path, column_map
     label = path.relative_to(source_dir).as_posix()
     if path.suffix.lower() != ".csv":
         return None
-    checksum, lines, padded = _scan(path, label)
+    # The checksum and UTF-8 scan run beside DuckDB's read (hashlib, numpy and DuckDB all
+    # release the GIL); a file the scan refuses is refused before anything is kept.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        scanned = pool.submit(_scan, path, label)
+        try:
+            rows = _read_into(con, path, table, column_map, label, relation)
+        finally:
+            checksum, lines, padded = scanned.result()  # its SourceFileError comes first
+    if rows is None:
+        return None
+    if rows != lines - 1:
+        con.execute(f"drop table if exists {relation}")
+        return None
+    return StagedRaw(table, label, relation, rows, checksum, collection_year, padded)
+
+
+def _read_into(con, path: Path, table: Table, column_map: dict[str, str], label: str, relation: str) -> int | None:
+    """Rows DuckDB read strictly into `relation`, or None (nothing kept) when it will not."""
     header, mapping = _csv_header(path, table, column_map, label)
     position = {target: index for index, (raw_name, target) in enumerate(
         (h, mapping.get(h)) for h in header) if target is not None}
@@ -271,10 +289,7 @@ def read_source_into(con, path: Path, table: Table, source_dir: Path, column_map
             f"escape = '\"', columns = {columns}, strict_mode = true, null_padding = false, "
             f"encoding = 'utf-8')",
             [str(path)])
-        rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+        return con.execute(f"select count(*) from {relation}").fetchone()[0]
     except Exception:  # anything DuckDB will not read strictly goes the pandas way
-        rows = -1
-    if rows != lines - 1:
         con.execute(f"drop table if exists {relation}")
         return None
-    return StagedRaw(table, label, relation, rows, checksum, collection_year, padded)
