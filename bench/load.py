@@ -7,13 +7,15 @@ return_interviews.csv, attendance.csv, children_missing_education.csv, child_xre
 homes.csv, ssda903/*/*.csv) into tables of an in-memory database with
 `read_csv(..., all_varchar=true)`: the floor for any load. Then runs `mfhc load` as a
 subprocess under `/usr/bin/time -v` and prints one markdown table row: episodes, rows
-read, raw read time, load wall time, rows read per second, peak RSS and load / raw read.
-Run on demand, not in CI; results go to BENCHMARKS.md.
+read, raw read time, load wall time, rows read per second, peak RSS and load / raw read,
+and the machine's load average (1, 5, 15 min) before and after, since other work on the
+machine slows both timings. Run on demand, not in CI; results go to BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -69,18 +71,21 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="store to build (default: a temporary file, removed after)")
     args = parser.parse_args()
     files = source_csvs(args.source)
+    load_before = os.getloadavg()
     raw_seconds, rows = raw_read(files)
     with tempfile.TemporaryDirectory() as scratch:
         db = args.db or Path(scratch) / "bench.duckdb"
         wall, rss, _ = timed_load(args.source, db)
+        load_after = os.getloadavg()
         con = duckdb.connect(str(db), read_only=True)
         episodes = con.execute("select count(*) from fct_episode").fetchone()[0]
         con.close()
     print(f"source: {args.source}, {len(files)} CSV files, {sum(p.stat().st_size for p in files) / 1e6:,.0f} MB")
+    print("load average before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
     print("| episodes | rows read | raw read_csv s | load wall s | rows/s | peak RSS | load / raw read |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {episodes:,} | {rows:,} | {raw_seconds:.1f} | {wall:.1f} | {rows / wall:,.0f} "
-          f"| {rss / 1024 / 1024:.2f} GiB ({rss:,} KB) | {wall / raw_seconds:.1f}× |")
+          f"| {rss / 1024 / 1024:.2f} GiB, {rss * 1024 / 1e9:.2f} GB ({rss:,} KB) | {wall / raw_seconds:.1f}× |")
 
 
 if __name__ == "__main__":
