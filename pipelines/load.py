@@ -45,9 +45,22 @@ BUILD_AFTER_LINKING = (
 
 # The build connection: DuckDB's own memory (buffer pool, joins, sorts, temporary tables)
 # capped so the whole process, pandas frames and postcode directory included, stays under
-# 4 GB (decimal) at national scale; beyond it DuckDB spills to `<db>.new.tmp`. Every core
+# 4 GB (decimal) at national scale; beyond it DuckDB spills to `<db>.new.tmp`. A smaller
+# default (DuckDB takes 80 % of the machine's or container's memory) is kept. Every core
 # is used (DuckDB's default); insertion order is kept, so the stored row order is as before.
-BUILD_SETTINGS = {"memory_limit": "2.8GB"}
+BUILD_MEMORY_LIMIT = 2_800_000_000  # bytes
+_SIZE_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+               "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _connect_for_build(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    shown = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    match = re.fullmatch(r"([\d.]+)\s*(\w+)", str(shown).strip())
+    default = float(match[1]) * _SIZE_UNITS.get(match[2], 0) if match else 0
+    if not default or default > BUILD_MEMORY_LIMIT:
+        con.execute(f"set memory_limit = '{BUILD_MEMORY_LIMIT}B'")
+    return con
 
 
 def mart_steps() -> list[str]:
@@ -413,7 +426,7 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
         new_path = db_path.with_name(db_path.name + ".new")
         for leftover in (new_path, new_path.with_name(new_path.name + ".wal")):
             leftover.unlink(missing_ok=True)
-        con = duckdb.connect(str(new_path), config=BUILD_SETTINGS)
+        con = _connect_for_build(new_path)
         rejections: list[pd.DataFrame] = []
         try:
             def read_and_validate(table_name: str, path: Path, year: str | None, index: int):
