@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import functools
 import hashlib
 import os
 import pickle
@@ -176,6 +177,34 @@ def _run(name: str, params: dict, cacheable: bool) -> pd.DataFrame:
     if cache is not None:
         cache.set(key, frame)
     return frame
+
+
+def cached_answer(records: bool = False):
+    """A page callback's whole answer cached under the store's version, the viewer's role and
+    the callback's inputs (the small-numbers choice among them), shared by the workers: many
+    people looking at the same period get the answer built once per load. A callback whose
+    answer holds record-level rows for analysts (`records=True`) is cached only for the roles
+    that never see them: record-level rows are never written to the cache."""
+    def decorate(callback_function):
+        @functools.wraps(callback_function)
+        def answer(*args):
+            cache = _result_cache() if flask.has_request_context() else None
+            if cache is None:
+                return callback_function(*args)
+            who = viewer()
+            if records and access.may_see_records(who.role):
+                return callback_function(*args)
+            key = "answer-" + hashlib.sha256(pickle.dumps((
+                str(db_path()), store_version(), callback_function.__module__, callback_function.__name__,
+                who.role, args))).hexdigest()
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+            result = callback_function(*args)
+            cache.set(key, result)
+            return result
+        return answer
+    return decorate
 
 
 def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:

@@ -624,3 +624,31 @@ def test_every_board_view_callback_answers_the_board_with_small_numbers_withheld
                         "episodes", "children", "returned_missing_episodes", "children_newly_repeat",
                         "children_flagged", "interviews") for column, cell in zip(value["data"]["columns"], row)), \
                         (output, key, row)
+
+
+def test_answers_are_cached_per_role_and_store_version_and_never_hold_records(site, monkeypatch):
+    app, settings, db, source = site
+    calls = []
+    real_kpis = data.kpis
+    monkeypatch.setattr(data, "kpis", lambda *a, **k: calls.append(1) or real_kpis(*a, **k))
+    manager = client_as(app, "manager")
+    first = call(manager, "overview-period", YEAR).get_json()
+    assert len(calls) == 3                                     # current, previous, a year before
+    second = call(manager, "overview-period", YEAR).get_json()
+    # The same answer (a pickled figure may drop an empty `title: {}`), without running the queries again.
+    for key in ("overview-tiles", "overview-summary", "overview-trend-summary"):
+        assert second["response"][key] == first["response"][key]
+    assert (second["response"]["overview-trend-graph"]["figure"]["data"]
+            == first["response"]["overview-trend-graph"]["figure"]["data"])
+    assert len(calls) == 3
+    assert call(client_as(app, "board"), "overview-period", YEAR).status_code == 200 and len(calls) == 6
+    write_source(source, episodes=6)
+    load(source, Settings(db_path=db))                         # a new load: a new version, a new answer
+    assert '"6"' in json.dumps(call(manager, "overview-period", YEAR, {"filter-small": "show"}).get_json())
+    assert len(calls) == 9
+    analyst = client_as(app, "analyst")
+    listing = call(analyst, "repeat-bands-graph", {**YEAR, "repeat-child": None}).get_data(as_text=True)
+    keys = set(re.findall(r'"value": ?"([0-9a-f]{16,})"', listing))
+    assert keys
+    cached = b"".join(p.read_bytes() for p in (settings.state_path / "cache").iterdir())
+    assert not any(key.encode() in cached for key in keys)

@@ -53,6 +53,7 @@ def layout(**_query) -> html.Div:
     *chart_outputs("absence-cme"),
     *FILTER_INPUTS,
 )
+@data.cached_answer()
 def update_absence(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     by_term = data.query("absence_by_term", filters)

@@ -75,6 +75,7 @@ def layout(**_query) -> html.Div:
     Output("care-uasc-list", "children"),
     *FILTER_INPUTS,
 )
+@data.cached_answer(records=True)
 def update_care(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     source = data.query("care_source_by_month", filters)

@@ -69,6 +69,7 @@ def _filters(values) -> Filters:
     *FILTER_INPUTS,
     State("homes-choice", "value"),
 )
+@data.cached_answer()
 def update_homes(*values):
     *filter_values, chosen = values
     filters = _filters(filter_values)
@@ -100,6 +101,7 @@ def update_homes(*values):
     *FILTER_INPUTS,
     Input("homes-choice", "value"),
 )
+@data.cached_answer()
 def update_home_detail(*values):
     *filter_values, chosen = values
     filters = _filters(filter_values)

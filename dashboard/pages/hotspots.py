@@ -82,6 +82,7 @@ def layout(**_query) -> html.Div:
     *FILTER_INPUTS,
     Input("hotspots-place", "value"),
 )
+@data.cached_answer()
 def update_hotspots(*values):
     *filter_values, place = values
     place = place if place in PLACES else "missing_from"

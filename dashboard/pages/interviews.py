@@ -58,6 +58,7 @@ def layout(**_query) -> html.Div:
     *chart_outputs("interviews-risks"),
     *FILTER_INPUTS,
 )
+@data.cached_answer()
 def update_interviews(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     by_month = data.query("interviews_by_month", filters)

@@ -62,6 +62,7 @@ def tile(label: str, value: str, versus_previous: str, versus_year: str) -> html
     *chart_outputs("overview-funnel"),
     *FILTER_INPUTS,
 )
+@data.cached_answer()
 def update_overview(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     current = data.kpis(filters)

@@ -74,6 +74,7 @@ def layout(**_query) -> html.Div:
     *chart_outputs("quality-police-gap"),
     *FILTER_INPUTS,
 )
+@data.cached_answer(records=True)
 def update_quality(*values):
     filters = Filters.from_values(*values, fallback=Filters.default(None))
     loads = data.query("quality_load_log")

@@ -88,6 +88,7 @@ def layout(**_query) -> html.Div:
     *FILTER_INPUTS,
     State("repeat-child", "value"),
 )
+@data.cached_answer(records=True)
 def update_repeat(*values):
     *filter_values, chosen = values
     filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
