@@ -1,6 +1,7 @@
 """Load test: Locust users against the real app under gunicorn on 127.0.0.1, bounded in time.
 
     .venv/bin/python bench/load_test.py [--db DB] [--users 50] [--seconds 60] [--workers 2] [--with-loads]
+                                        [--spawn-rate 10] [--reset-stats]
 
 Builds the demo store when --db does not exist, makes one account per role for the users
 (in a private state folder), starts gunicorn, runs `locust --headless` for --seconds (it
@@ -41,11 +42,11 @@ def mfhc(*args, env, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, **kwargs)
 
 
-def loads_during(db: Path, source: Path, env: dict, seconds: int, log: list[str]) -> None:
-    time.sleep(seconds / 3)
+def loads_during(db: Path, source: Path, env: dict, seconds: int, log: list[str], ramp: int = 0) -> None:
+    time.sleep(ramp + seconds / 3)
     started = time.monotonic()
     mfhc("load", str(source), "--db", str(db), env=env)
-    log.append(f"a load swapped in at {seconds / 3:.0f} s (took {time.monotonic() - started:.1f} s)")
+    log.append(f"a load swapped in at {ramp + seconds / 3:.0f} s (took {time.monotonic() - started:.1f} s)")
     time.sleep(max(0.0, seconds / 3 - (time.monotonic() - started)))
     process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "load", str(source), "--db", str(db)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -63,6 +64,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--with-loads", action="store_true")
+    parser.add_argument("--wait", default="5,15",
+                        help="Seconds between a user's actions, min,max (5,15: reading a chart; 1,5: stress).")
+    parser.add_argument("--reset-stats", action="store_true",
+                        help="Count only after every user has signed in (the sign-in burst left out).")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mfhc-load-test-"))
@@ -75,6 +80,7 @@ def main() -> int:
     for role in ("board", "manager", "analyst"):
         mfhc("users", "add", f"bench-{role}", "--role", role, "--password-stdin", "--db", str(db),
              env=env, input=PASSWORD + "\n")
+    load_before = os.getloadavg()
     port = free_port()
     host = f"http://127.0.0.1:{port}"
     server_log = (work / "gunicorn.log").open("w")
@@ -92,23 +98,30 @@ def main() -> int:
             except OSError:
                 time.sleep(0.2)
         events: list[str] = []
+        # With --reset-stats the users first all sign in (the ramp, not counted), then --seconds are measured.
+        ramp = (args.users // max(1, args.spawn_rate) + 10) if args.reset_stats else 0
+        run_time = args.seconds + ramp
         loader = None
         if args.with_loads:
             if not source.exists():
                 raise SystemExit(f"--with-loads needs the demo source folder beside the store ({source})")
-            loader = threading.Thread(target=loads_during, args=(db, source, env, args.seconds, events))
+            loader = threading.Thread(target=loads_during, args=(db, source, env, args.seconds, events, ramp))
             loader.start()
         prefix = work / "locust"
         subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                        "-u", str(args.users), "-r", str(args.spawn_rate), "--run-time", f"{args.seconds}s",
-                        "--stop-timeout", "10", "--host", host, "--csv", str(prefix), "--only-summary"],
-                       cwd=ROOT, env={**env, "MFHC_BENCH_PASSWORD": PASSWORD}, check=False,
+                        "-u", str(args.users), "-r", str(args.spawn_rate), "--run-time", f"{run_time}s",
+                        "--stop-timeout", "10", "--host", host, "--csv", str(prefix), "--only-summary",
+                        *(["--reset-stats"] if args.reset_stats else [])],
+                       cwd=ROOT, env={**env, "MFHC_BENCH_PASSWORD": PASSWORD, "MFHC_BENCH_WAIT": args.wait}, check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if loader:
             loader.join()
         with open(f"{prefix}_stats.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        print(f"{args.users} users, {args.seconds} s, gunicorn --workers {args.workers}, {os.cpu_count()} cores")
+        print(f"{args.users} users, {args.seconds} s measured" + (f" after a {ramp} s sign-in ramp" if ramp else "")
+              + f", {args.wait} s between actions, gunicorn --workers {args.workers}, {os.cpu_count()} cores, "
+              + "load average before "
+              + " ".join(f"{v:.2f}" for v in load_before))
         print(f"{'request':28} {'count':>7} {'fail':>5} {'rps':>6} {'p50':>6} {'p95':>6} {'p99':>6}  (ms)")
         for row in rows:
             print(f"{row['Name'][:28]:28} {row['Request Count']:>7} {row['Failure Count']:>5} "

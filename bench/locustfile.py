@@ -40,8 +40,12 @@ def _outputs(output: str) -> list[dict] | dict:
     return found if output.startswith("..") else found[0]
 
 
+# Seconds a person spends on a view before the next change ("5,15": reading a chart; "1,5": a stress run).
+WAIT = tuple(float(v) for v in os.environ.get("MFHC_BENCH_WAIT", "5,15").split(","))
+
+
 class DashboardUser(HttpUser):
-    wait_time = between(1, 5)
+    wait_time = between(*WAIT)
 
     def on_start(self):
         self.role = random.choice(ROLES)

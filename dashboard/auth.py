@@ -389,7 +389,8 @@ def install(app, settings: Settings | None = None) -> None:
     server.register_error_handler(Exception, _unexpected)
     server.after_request(_no_store)
     endpoint = "/_dash-update-component"
-    server.view_functions[endpoint] = _retry_when_store_changes(server.view_functions[endpoint])
+    server.view_functions[endpoint] = data.cached_responses(
+        _retry_when_store_changes(server.view_functions[endpoint]), app.callback_map)
     # Dash's inline scripts (one of them exists only after its first-request setup): warm up,
     # then allow exactly those scripts by hash. Talisman keeps a shallow copy of the policy,
     # so the script-src list is extended in place.

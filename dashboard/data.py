@@ -14,6 +14,7 @@ import contextvars
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 import pickle
 from contextlib import contextmanager
@@ -180,31 +181,55 @@ def _run(name: str, params: dict, cacheable: bool) -> pd.DataFrame:
 
 
 def cached_answer(records: bool = False):
-    """A page callback's whole answer cached under the store's version, the viewer's role and
-    the callback's inputs (the small-numbers choice among them), shared by the workers: many
-    people looking at the same period get the answer built once per load. A callback whose
-    answer holds record-level rows for analysts (`records=True`) is cached only for the roles
-    that never see them: record-level rows are never written to the cache."""
-    def decorate(callback_function):
-        @functools.wraps(callback_function)
-        def answer(*args):
-            cache = _result_cache() if flask.has_request_context() else None
-            if cache is None:
-                return callback_function(*args)
-            who = viewer()
-            if records and access.may_see_records(who.role):
-                return callback_function(*args)
-            key = "answer-" + hashlib.sha256(pickle.dumps((
-                str(db_path()), store_version(), callback_function.__module__, callback_function.__name__,
-                who.role, args))).hexdigest()
-            hit = cache.get(key)
-            if hit is not None:
-                return hit
-            result = callback_function(*args)
-            cache.set(key, result)
-            return result
-        return answer
-    return decorate
+    """Marks a page callback whose answer may be cached whole (see `cached_responses`).
+    `records=True`: its answer holds record-level rows for analysts, so it is cached only for
+    the roles that never see them: record-level rows are never written to the cache."""
+    def mark(callback_function):
+        callback_function.mfhc_answer_records = records
+        return callback_function
+    return mark
+
+
+def _answer_policy(callback_map: dict, output: str):
+    """None: not cacheable; else the callback's `records` flag (found through Dash's wrappers)."""
+    entry = callback_map.get(output)
+    function = entry.get("callback") if entry else None
+    while function is not None:
+        if hasattr(function, "mfhc_answer_records"):
+            return function.mfhc_answer_records
+        function = getattr(function, "__wrapped__", None)
+    return None
+
+
+def cached_responses(view, callback_map: dict):
+    """Callback answers cached whole, as the bytes sent, under the store's version, the
+    viewer's role and the request (the callback and every input, the small-numbers choice
+    among them); shared by the workers, so many people looking at the same period get it built
+    once per load. Only callbacks marked with `cached_answer`; a new load is a new version."""
+    @functools.wraps(view)
+    def answer(*args, **kwargs):
+        cache = _result_cache()
+        body = flask.request.get_data(cache=True)
+        try:
+            output = json.loads(body)["output"]
+        except (ValueError, KeyError, TypeError):
+            return view(*args, **kwargs)
+        records = _answer_policy(callback_map, output) if cache is not None else None
+        if records is None or (records and access.may_see_records(viewer().role)):
+            return view(*args, **kwargs)
+        who = viewer().role
+
+        def key() -> str:
+            return "answer-" + hashlib.sha256(pickle.dumps((str(db_path()), store_version(), who, body))).hexdigest()
+
+        hit = cache.get(key())
+        if hit is not None:
+            return flask.Response(hit, mimetype="application/json")
+        response = flask.make_response(view(*args, **kwargs))
+        if response.status_code == 200:
+            cache.set(key(), response.get_data())   # the version the answer was built from
+        return response
+    return answer
 
 
 def query(name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
