@@ -17,7 +17,7 @@ def run(*args):
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("generate", "demo", "load", "kpis", "serve"):
+    for command in ("generate", "demo", "load", "kpis", "serve", "report", "export", "reidentify", "users", "audit"):
         assert command in result.output
 
 
