@@ -364,6 +364,8 @@ def install(app, settings: Settings | None = None) -> None:
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     secure_cookie = os.environ.get("MFHC_INSECURE_COOKIES", "") != "1" or production()
+    # Set here, not left to Talisman, which sets it only from inside a request (and not in debug).
+    server.config["SESSION_COOKIE_SECURE"] = secure_cookie
     csp = {k: (list(v) if isinstance(v, list) else v) for k, v in CSP.items()}
     Talisman(
         server,
