@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("board", "manager", "analyst", "admin")
+from pipelines.users import ROLES  # one list of roles, for accounts and for access
+
 ROLE_LABELS = {"board": "Board member", "manager": "Manager", "analyst": "Analyst", "admin": "Administrator"}
 
 

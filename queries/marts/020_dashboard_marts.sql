@@ -114,19 +114,16 @@ left join mart_episode_rhi as interview using (episode_id)
 window by_child as (partition by key.child_no order by episode.start_date, episode.start_at nulls first, episode.episode_id)
 order by episode.start_date, key.child_no, episode.episode_id;
 
--- The filter bar over mart_episode: the same test as episodes_filtered (000), on the
--- narrow table. Every dashboard query reads episodes through one of the two.
+-- The filter bar over mart_episode: the same test as episodes_filtered (000,
+-- `matches_filter_bar`), on the narrow table. Every dashboard query reads episodes through one of the two.
 create macro mart_episodes_filtered(
     p_period_start, p_period_end, p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level
 ) as table
 select *
 from mart_episode
 where start_date between p_period_start and p_period_end
-    and (p_from_care is null or from_care = p_from_care)
-    and (p_age_band is null or age_band = p_age_band)
-    and (p_sex is null or sex = p_sex)
-    and (p_ethnicity_group is null or ethnicity_group = p_ethnicity_group)
-    and (p_risk_level is null or risk_level = p_risk_level);
+    and matches_filter_bar(from_care, age_band, sex, ethnicity_group, risk_level,
+                           p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level);
 
 -- The push/pull factors recorded on RHIs, each with a bit of a BIGINT mask (at most 63).
 create table mart_push_pull_factor as
@@ -186,11 +183,8 @@ create macro mart_rhi_links_filtered(
 select *
 from mart_rhi_link
 where start_date between p_period_start and p_period_end
-    and (p_from_care is null or from_care = p_from_care)
-    and (p_age_band is null or age_band = p_age_band)
-    and (p_sex is null or sex = p_sex)
-    and (p_ethnicity_group is null or ethnicity_group = p_ethnicity_group)
-    and (p_risk_level is null or risk_level = p_risk_level);
+    and matches_filter_bar(from_care, age_band, sex, ethnicity_group, risk_level,
+                           p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level);
 
 -- Attendance per child, academic year and term (sessions summed over schools), for the
 -- children who went missing.
