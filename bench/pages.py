@@ -72,7 +72,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="visits of each page (the first one cold)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for a page")
+    parser.add_argument("--only", default="", help="comma-separated paths of the pages to time (default: all)")
     args = parser.parse_args()
+    pages = {name: path for name, path in PAGES.items()
+             if not args.only or path in {p.strip() for p in args.only.split(",")}}
     from playwright.sync_api import sync_playwright
 
     state = Path(tempfile.mkdtemp(prefix="mfhc-pages-"))
@@ -88,7 +91,7 @@ def main() -> None:
         [str(Path(sys.executable).with_name("gunicorn")), "dashboard.app:server", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--timeout", "300", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    results: dict[str, list[float]] = {name: [] for name in PAGES}
+    results: dict[str, list[float]] = {name: [] for name in pages}
     payload: dict[str, int] = {}
     try:
         wait_until_up(url)
@@ -114,7 +117,7 @@ def main() -> None:
 
             page.on("response", count)
             for round_number in range(args.rounds):
-                for name, path in PAGES.items():
+                for name, path in pages.items():
                     received["bytes"] = 0
                     began = time.perf_counter()
                     page.goto(url + path)

@@ -177,3 +177,43 @@ def test_one_store_connection_per_request_closed_at_the_end(demo_store):
         import flask
 
         assert "mfhc_store" not in flask.g
+
+
+def test_one_instance_per_store_version_and_readers_of_a_replaced_store_finish(tmp_path):
+    """Requests share the worker's instance over the store; a store swapped in by os.replace
+    is a new instance at the next request, while a request already reading the old one
+    finishes on the old one (DuckDB's own instance cache would hand back the old file)."""
+    import os
+
+    import duckdb
+
+    db = tmp_path / "mfhc.duckdb"
+
+    def write_store(path, value):
+        con = duckdb.connect(str(path))
+        con.execute("create table answer as select ?::integer as value", [value])
+        con.close()
+
+    write_store(db, 1)
+    data.configure(db)
+    try:
+        old_reader, old_version = data._open(db, None)
+        again, same_version = data._open(db, None)
+        assert same_version == old_version
+        assert data._instances[str(db)][2] is data._instance(db, None)[0]
+        assert again.execute("select value from answer").fetchone() == (1,)
+        again.close()
+
+        write_store(tmp_path / "next.duckdb", 2)
+        os.replace(tmp_path / "next.duckdb", db)
+        new_reader, new_version = data._open(db, None)
+        assert new_version != old_version
+        assert new_reader.execute("select value from answer").fetchone() == (2,)
+        assert old_reader.execute("select value from answer").fetchone() == (1,)
+        with pytest.raises(data.StoreChanged):
+            data._open(db, old_version)
+        old_reader.close()
+        new_reader.close()
+    finally:
+        data.forget_instances()
+        data.configure(None)
