@@ -89,8 +89,7 @@ def figure_from(traces: list[dict], layout: dict | None = None, title: str = "",
 
 
 def empty_figure(message: str) -> go.Figure:
-    figure = go.Figure()
-    figure.add_annotation(text=message, showarrow=False, font={"size": 16})
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return base_layout(figure, height=240)
+    return figure_from([], {
+        "annotations": [{"text": message, "showarrow": False, "font": {"size": 16}}],
+        "xaxis": {"visible": False}, "yaxis": {"visible": False},
+    }, height=240)
