@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, empty_figure, figure_from
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
@@ -30,22 +30,24 @@ def absence_rate_figure(frame: pd.DataFrame) -> go.Figure:
     """Grouped bars per term: overall absence rate of the two groups, values written on the bars."""
     if frame.empty or _group(frame, MISSING_GROUP).empty:
         return empty_figure("No attendance records of children who went missing in this period")
-    figure = go.Figure()
+    traces = []
     for group, style in GROUP_STYLE.items():
         rows = _group(frame, group)
-        figure.add_bar(
-            x=rows["academic_term"], y=rows["absence_rate_pct"], name=group,
-            marker={"color": style["color"], "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
-                    "line": {"color": "#0b0c0c", "width": 1}},
-            text=[f"{v:.1f}%" for v in rows["absence_rate_pct"]], textposition="outside", cliponaxis=False,
-            customdata=rows[["pupils"]].to_numpy(),
-            hovertemplate="%{x}<br>%{y:.1f}% of sessions missed<br>%{customdata[0]:,} pupils<extra>" + group
+        traces.append({
+            "type": "bar", "x": rows["academic_term"].to_numpy(), "y": rows["absence_rate_pct"].to_numpy(),
+            "name": group,
+            "marker": {"color": style["color"], "pattern": {"shape": style["pattern"], "fgcolor": "#ffffff"},
+                       "line": {"color": "#0b0c0c", "width": 1}},
+            "text": [f"{v:.1f}%" for v in rows["absence_rate_pct"]], "textposition": "outside", "cliponaxis": False,
+            "customdata": rows[["pupils"]].to_numpy(),
+            "hovertemplate": "%{x}<br>%{y:.1f}% of sessions missed<br>%{customdata[0]:,} pupils<extra>" + group
             + "</extra>",
-        )
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title="Academic year and term", type="category")
-    figure.update_yaxes(title="Absence rate (% of sessions)", ticksuffix="%")
-    return base_layout(figure)
+        })
+    return figure_from(traces, {
+        "barmode": "group",
+        "xaxis": {"title": {"text": "Academic year and term"}, "type": "category"},
+        "yaxis": {"title": {"text": "Absence rate (% of sessions)"}, "ticksuffix": "%"},
+    })
 
 
 def persistent_absence_figure(frame: pd.DataFrame) -> go.Figure:
@@ -53,22 +55,23 @@ def persistent_absence_figure(frame: pd.DataFrame) -> go.Figure:
     Group by marker shape and colour; measure by line style (solid persistent, dashed severe)."""
     if frame.empty or _group(frame, MISSING_GROUP).empty:
         return empty_figure("No attendance records of children who went missing in this period")
-    figure = go.Figure()
+    traces = []
     for measure, column, dash in (("persistently absent (10%+)", "persistent_pct", "solid"),
                                   ("severely absent (50%+)", "severe_pct", "dash")):
         for group, style in GROUP_STYLE.items():
             rows = _group(frame, group)
-            figure.add_scatter(
-                x=rows["academic_term"], y=rows[column], name=f"{group}: {measure}", mode="lines+markers",
-                line={"color": style["color"], "dash": dash, "width": 3},
-                marker={"symbol": style["symbol"], "size": 10},
-                hovertemplate="%{x}<br>%{y:.1f}% of pupils<extra>" + f"{group}: {measure}" + "</extra>",
-            )
-    figure.update_xaxes(title="Academic year and term", type="category")
-    figure.update_yaxes(title="Share of pupils (%)", ticksuffix="%")
-    figure = base_layout(figure, height=440)
-    figure.update_layout(legend={"orientation": "h", "y": -0.3})
-    return figure
+            traces.append({
+                "type": "scatter", "x": rows["academic_term"].to_numpy(), "y": rows[column].to_numpy(),
+                "name": f"{group}: {measure}", "mode": "lines+markers",
+                "line": {"color": style["color"], "dash": dash, "width": 3},
+                "marker": {"symbol": style["symbol"], "size": 10},
+                "hovertemplate": "%{x}<br>%{y:.1f}% of pupils<extra>" + f"{group}: {measure}" + "</extra>",
+            })
+    return figure_from(traces, {
+        "xaxis": {"title": {"text": "Academic year and term"}, "type": "category"},
+        "yaxis": {"title": {"text": "Share of pupils (%)"}, "ticksuffix": "%"},
+        "legend": {"orientation": "h", "y": -0.3},
+    }, height=440)
 
 
 def absence_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -130,16 +133,13 @@ def cme_figure(cme: pd.DataFrame) -> go.Figure:
     row = cme.iloc[0]
     labels = ["Missing education in the period", "…of whom went missing from home or care"]
     values = [int(row["cme_children"]), int(row["cme_children_went_missing"])]
-    figure = go.Figure(go.Bar(
-        y=labels, x=values, orientation="h", text=[f"{v:,}" for v in values], textposition="outside", cliponaxis=False,
-        marker={"color": [PALETTE[0], PALETTE[5]], "pattern": {"shape": ["", "/"], "fgcolor": "#ffffff"}},
-        hovertemplate="%{y}: %{x:,} children<extra></extra>",
-    ))
-    figure.update_yaxes(autorange="reversed")
-    figure.update_xaxes(title="Children")
-    figure = base_layout(figure, height=240)
-    figure.update_layout(margin={"l": 300})
-    return figure
+    return figure_from([{
+        "type": "bar", "y": labels, "x": values, "orientation": "h", "text": [f"{v:,}" for v in values],
+        "textposition": "outside", "cliponaxis": False,
+        "marker": {"color": [PALETTE[0], PALETTE[5]], "pattern": {"shape": ["", "/"], "fgcolor": "#ffffff"}},
+        "hovertemplate": "%{y}: %{x:,} children<extra></extra>",
+    }], {"yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": "Children"}}, "margin": {"l": 300}},
+        height=240)
 
 
 def cme_summary(cme: pd.DataFrame) -> str:
