@@ -1,5 +1,10 @@
 """Reusable pieces of every page: a chart card with its text summary, its data as a table
-(toggle) and a CSV download of exactly the rows the chart draws."""
+(toggle) and a CSV download of exactly the rows the chart draws.
+
+A chart's rows travel with its figure (a `dcc.Store`) for the data table and downloads. A
+chart with thousands of rows (the homes funnel: one per children's home, 12,672 nationally)
+holds only the rows its data table shows (`TABLE_ROWS`); its downloads are built on the
+server from the same named queries (`full_rows_from_server`), for the viewer's role."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import access, data
+from dashboard.filters import FILTER_INPUTS, Filters
 from pipelines.spreadsheet import csv_text, xlsx_bytes
 from pipelines.suppression import display_frame
 
@@ -48,9 +54,26 @@ def chart_outputs(chart_id: str) -> list[Output]:
     ]
 
 
-def chart_values(figure, frame: pd.DataFrame, summary: str) -> tuple:
-    """The figure, its rows for the table and downloads (withheld small numbers as `<5`), and its words."""
-    return figure, frame_to_store(display_frame(frame)), summary
+TABLE_ROWS = 500   # rows a chart's data table shows
+_FULL_ROWS: dict = {}
+
+
+def full_rows_from_server(chart_id: str, rows_of) -> None:
+    """Register how the server rebuilds every row of a large chart for its downloads:
+    `rows_of(filters)` returns the frame the page passed to `chart_values`."""
+    _FULL_ROWS[chart_id] = rows_of
+
+
+def chart_values(figure, frame: pd.DataFrame, summary: str, chart_id: str | None = None) -> tuple:
+    """The figure, its rows for the table and downloads (withheld small numbers as `<5`), and
+    its words. A chart registered with `full_rows_from_server` (name it in `chart_id`) sends
+    only the rows its data table shows, with the count of all of them."""
+    shown = display_frame(frame)
+    if chart_id in _FULL_ROWS and len(shown) > TABLE_ROWS:
+        store = frame_to_store(shown.head(TABLE_ROWS))
+        store["rows"] = len(shown)
+        return figure, store, summary
+    return figure, frame_to_store(shown), summary
 
 
 def not_in_view(roles: tuple) -> html.Div | None:
@@ -105,14 +128,24 @@ def _toggle_table(n_clicks, store):
     shown = bool(n_clicks and n_clicks % 2)
     if not shown:
         return None, True, "Show data table", "false"
-    return html_table(store_to_frame(store).head(500)), False, "Hide data table", "true"
+    table = html_table(store_to_frame(store).head(TABLE_ROWS))
+    rows = (store or {}).get("rows")
+    if rows:
+        return (html.Div([html.P(f"The first {TABLE_ROWS:,} of {rows:,} rows; the downloads hold them all.",
+                                 className="chart-description"), table]), False, "Hide data table", "true")
+    return table, False, "Hide data table", "true"
 
 
-def _download(n_clicks, store, name: str, kind: str):
-    """A chart's or table's rows as the file asked for (audited); formulas neutralised."""
+def _download(n_clicks, store, name: str, kind: str, filter_values=()):
+    """A chart's or table's rows as the file asked for (audited); formulas neutralised. A
+    chart holding only some of its rows has them all rebuilt on the server for this viewer."""
     if not n_clicks:
         return no_update
-    frame = store_to_frame(store)
+    if (store or {}).get("rows") and name in _FULL_ROWS:
+        filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+        frame = display_frame(_FULL_ROWS[name](filters))
+    else:
+        frame = store_to_frame(store)
     name = _safe_name(name)
     filename = f"mfhc-{name}.{kind}"
     _audit_download(filename, frame)
@@ -123,15 +156,17 @@ def _download(n_clicks, store, name: str, kind: str):
 
 def _register_downloads(group: str, key: str, data_type: str) -> None:
     """CSV and Excel downloads for every component of a group (charts or tables)."""
+    filter_states = [State(item.component_id, item.component_property) for item in FILTER_INPUTS]
     for kind in ("csv", "xlsx"):
-        def download(n_clicks, store, button_id, kind=kind):
-            return _download(n_clicks, store, button_id[key], kind)
+        def download(n_clicks, store, button_id, *filter_values, kind=kind):
+            return _download(n_clicks, store, button_id[key], kind, filter_values)
 
         callback(
             Output({"type": f"{group}{kind}-download", key: MATCH}, "data"),
             Input({"type": f"{group}{kind}-button", key: MATCH}, "n_clicks"),
             State({"type": data_type, key: MATCH}, "data"),
             State({"type": f"{group}{kind}-button", key: MATCH}, "id"),
+            *filter_states,
             prevent_initial_call=True,
         )(download)
 

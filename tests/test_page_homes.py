@@ -205,16 +205,19 @@ def test_monthly_and_hour_day_queries_for_a_home(store):
 
 
 def test_page_callbacks_and_a_filter_changes_the_result(store):
-    from dashboard.pages.homes import update_home_detail, update_homes
+    from dashboard.pages.homes import update_home_choices, update_home_detail, update_homes
 
     values = (*YEAR, "all", None, None, None, None)
-    period, table, options, chosen, figure, funnel_store, summary = update_homes(*values, None)
+    period, table, chosen, figure, funnel_store, summary = update_homes(*values, None)
     assert chosen == ASH  # the first outlier
+    options = update_home_choices(None, chosen, *values)
     assert {o["value"] for o in options} == {OAK, ASH, OTHER}
+    assert {o["value"] for o in update_home_choices("oak", chosen, *values)} == {OAK, ASH}  # found, and the chosen
+    assert [o["value"] for o in update_home_choices(OTHER.lower(), OTHER, *values)] == [OTHER]  # by URN
     assert "1 above the 99.8% limit (outliers): Ash House" in summary
     assert store_to_frame(funnel_store).set_index("urn")["episodes"].to_dict() == {ASH: 10, OAK: 2, OTHER: 1}
     # A chosen home still in the list is kept.
-    assert update_homes(*values, OAK)[3] == OAK
+    assert update_homes(*values, OAK)[2] == OAK
 
     trend_fig, trend_store, trend_text, hours_fig, hours_store, hours_text = update_home_detail(*values, ASH)
     assert store_to_frame(trend_store)["episodes"].sum() == 10
@@ -231,13 +234,72 @@ def test_page_callbacks_and_a_filter_changes_the_result(store):
 
 
 def test_empty_period_gives_empty_figures(store):
-    from dashboard.pages.homes import update_home_detail, update_homes
+    from dashboard.pages.homes import update_home_choices, update_home_detail, update_homes
 
     values = ("2020-04-01", "2021-03-31", "all", None, None, None, None)
-    _, _, options, chosen, figure, _, summary = update_homes(*values, None)
-    assert options == [] and chosen is None
+    _, _, chosen, figure, _, summary = update_homes(*values, None)
+    assert chosen is None and update_home_choices(None, None, *values) == []
     assert "No children's home had placement days" in summary
     assert "No children's homes" in update_home_detail(*values, None)[2]
     assert isinstance(fig.homes_table(fig.funnel_frame(pd.DataFrame(columns=[
         "urn", "home_name", "provider", "places", "overall_effectiveness", "episodes", "children",
         "episodes_child_not_in_ssda903", "placement_days", "placed_child_years"]))), pd.DataFrame)
+
+
+def test_home_chooser_offers_outliers_and_busiest_homes_and_finds_any_by_search():
+    from dashboard.figures.homes import OUTLIER, WITHIN
+    from dashboard.pages.homes import CHOICES_SHOWN, home_choices
+
+    count = CHOICES_SHOWN * 3
+    frame = pd.DataFrame({
+        "urn": [f"SC{n:06d}" for n in range(count)],
+        "home_name": [f"Home {n:03d}" for n in range(count)],
+        "episodes": list(range(count)),
+        "position": [OUTLIER if n in (3, 7) else WITHIN for n in range(count)],
+    })
+    offered = {o["value"] for o in home_choices(frame, None, None)}
+    busiest = {f"SC{n:06d}" for n in range(count - (CHOICES_SHOWN - 2), count)}
+    assert offered == {"SC000003", "SC000007"} | busiest
+    # The chosen home is kept among the options, whatever else is offered.
+    assert len(home_choices(frame, None, "SC000010")) == CHOICES_SHOWN + 1
+    assert [o["value"] for o in home_choices(frame, "home 01", "SC000003")] == ["SC000003"] + [
+        f"SC{n:06d}" for n in range(10, 20)]   # by name
+    assert [o["value"] for o in home_choices(frame, "sc000042", None)] == ["SC000042"]
+    assert home_choices(frame, "no such home", None) == []
+    assert home_choices(frame.iloc[0:0], None, None) == []
+
+
+def test_a_large_chart_sends_the_rows_its_table_shows_and_downloads_them_all():
+    import dashboard.components as components
+
+    rows = components.TABLE_ROWS + 7
+    frame = pd.DataFrame({"home": [f"=cmd{n}" for n in range(rows)], "episodes": range(rows)})
+    components.full_rows_from_server("test-large-chart", lambda filters: frame)
+    try:
+        _, store, _ = components.chart_values({}, frame, "words", chart_id="test-large-chart")
+        assert len(store["data"]) == components.TABLE_ROWS and store["rows"] == rows
+        sent = components._download(1, store, "test-large-chart", "csv", (None,) * len(components.FILTER_INPUTS))
+        lines = sent["content"].splitlines()
+        assert len(lines) == rows + 1 and lines[-1] == f"'=cmd{rows - 1},{rows - 1}"
+        # Charts not registered, or small enough, hold every row as before.
+        _, small_store, _ = components.chart_values({}, frame.head(3), "words", chart_id="test-large-chart")
+        assert "rows" not in small_store and len(small_store["data"]) == 3
+        _, unregistered, _ = components.chart_values({}, frame, "words")
+        assert len(unregistered["data"]) == rows
+    finally:
+        components._FULL_ROWS.pop("test-large-chart")
+
+
+def test_a_national_funnel_draws_its_many_homes_with_webgl_and_names_outliers_in_svg():
+    count = 30
+    rates = pd.DataFrame({
+        "urn": [f"SC{n:06d}" for n in range(count)], "home_name": [f"Home {n}" for n in range(count)],
+        "episodes": [40] + [2] * (count - 1), "placement_days": [365] * count,
+        "placed_child_years": [1.0] * count,
+    })
+    frame = fig.funnel_frame(rates)
+    kinds = {t.name: t.type for t in fig.funnel_figure(frame, webgl_above=10).data if t.mode != "lines"}
+    assert kinds[fig.OUTLIER.capitalize()] == "scatter"
+    assert set(kinds.values()) == {"scatter", "scattergl"}
+    assert {t.type for t in fig.funnel_figure(frame, webgl_above=count).data} == {"scatter"}
+    assert {t.type for t in fig.funnel_figure(frame).data} == {"scatter"}   # the board pack: SVG

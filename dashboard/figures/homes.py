@@ -134,11 +134,17 @@ def funnel_data(frame: pd.DataFrame) -> pd.DataFrame:
                                  "lower_95": 2, "upper_95": 2, "upper_99_8": 2, "overall_rate": 4})
 
 
-def funnel_figure(frame: pd.DataFrame) -> go.Figure:
+WEBGL_ABOVE = 2_000   # homes on the funnel beyond which the dashboard draws them with WebGL
+
+
+def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None) -> go.Figure:
     """The funnel plot. Built as plain dicts in one go (a national store has thousands of
     homes: one validated graph_objects call per trace and per update costs more than the
     data). Only the OUTLIERS_NAMED outliers with the highest rates carry a name on the
-    chart; every marker names its home on hover."""
+    chart; every marker names its home on hover. With more than `webgl_above` homes (the
+    dashboard passes WEBGL_ABOVE), the homes other than the outliers are drawn by WebGL
+    (`scattergl`): a browser takes seconds to draw 12,672 SVG markers. The board pack keeps
+    SVG throughout (None)."""
     placed = frame[frame["position"] != NO_YEARS]
     if placed.empty or placed["overall_rate"].isna().all():
         return empty_figure("No placement days at children's homes in this period")
@@ -177,18 +183,22 @@ def funnel_figure(frame: pd.DataFrame) -> go.Figure:
         labels = [f"{name} ({rate:.0f} per year, off scale)" if rate > y_top else name
                   for name, rate in zip(points["home_name"].tolist(), rates.tolist())]
         outlier = position == OUTLIER
+        webgl = not outlier and webgl_above is not None and len(placed) > webgl_above
         trace = {
             # Single precision is ample for positions and hover figures and halves the payload.
-            "type": "scatter", "x": points["placed_child_years"].to_numpy(dtype=np.float32),
+            "type": "scattergl" if webgl else "scatter",
+            "x": points["placed_child_years"].to_numpy(dtype=np.float32),
             "y": shown_y[points.index].to_numpy(dtype=np.float32),
             "name": position.capitalize(), "mode": "markers+text" if outlier else "markers",
-            "hovertext": labels, "cliponaxis": False,
+            "hovertext": labels,
             "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": PALETTE[7], "width": 1}},
             "customdata": np.column_stack([points["episodes"].to_numpy(dtype=float),
                                            points["expected"].to_numpy(dtype=float), rates]).astype(np.float32),
             "hovertemplate": "%{hovertext}<br>%{customdata[0]:.0f} episodes (expected %{customdata[1]:.1f})<br>"
                              "%{x:.2f} placed-child-years<br>%{customdata[2]:.2f} per year<extra></extra>",
         }
+        if not webgl:
+            trace["cliponaxis"] = False
         if outlier:
             trace.update(text=[label if i in named else "" for i, label in zip(points.index, labels)],
                          textposition="middle right", textfont={"size": 12, "color": PALETTE[7]})

@@ -8,10 +8,12 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import data
-from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
+from dashboard.components import (
+    chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
+)
 from dashboard.figures.homes import (
-    default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary, home_options, homes_table, hour_day_figure,
-    hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
+    OUTLIER, WEBGL_ABOVE, default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary, home_options,
+    homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
 )
 from dashboard.figures.common import empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -46,7 +48,9 @@ def layout(**_query) -> html.Div:
         html.Div([
             html.Label("Home to look at", htmlFor="homes-choice", className="filter-label"),
             dcc.Dropdown(id="homes-choice", options=[], value=None, clearable=False,
-                         placeholder="Choose a home"),
+                         placeholder="Type part of a home's name or URN"),
+            html.P(f"The list offers the outliers and the homes with most episodes; type to find any other "
+                   f"(the first {CHOICES_SHOWN} that match).", className="chart-description"),
         ], className="filter", style={"maxWidth": "32rem", "marginTop": "1rem"}),
         chart_card("homes-trend", "Episodes by month at the chosen home",
                    "Episodes at the home by the month they started."),
@@ -56,14 +60,47 @@ def layout(**_query) -> html.Div:
     ])
 
 
+CHOICES_SHOWN = 50   # homes offered at once: a national store has 12,672
+
+
 def _filters(values) -> Filters:
     return Filters.from_values(*values, fallback=Filters.default(None))
+
+
+def _funnel(filters: Filters) -> tuple[pd.DataFrame, int]:
+    """The funnel's frame and how many homes it leaves out as small numbers (board view:
+    homes whose episode count is withheld, 1–4, are not placed)."""
+    rates = data.query("homes_rates", filters)
+    withheld = int(rates["episodes"].isna().sum())
+    return funnel_frame(rates.dropna(subset=["episodes"])), withheld
+
+
+def home_choices(frame: pd.DataFrame, search: str | None, chosen: str | None) -> list[dict]:
+    """The chooser's options: without a search, the outliers and then the homes with most
+    episodes; with one, the homes whose name or URN holds it (by name). The chosen home is
+    always among them (a dropdown clears a value missing from its options)."""
+    if frame.empty:
+        return []
+    text = (search or "").strip().lower()
+    if text:
+        found = frame["home_name"].astype(str).str.lower().str.contains(text, regex=False) | \
+            frame["urn"].astype(str).str.lower().str.contains(text, regex=False)
+        picked = frame[found].sort_values("home_name").head(CHOICES_SHOWN)
+    else:
+        ranked = frame.assign(_outlier=frame["position"] == OUTLIER).sort_values(
+            ["_outlier", "episodes", "home_name"], ascending=[False, False, True])
+        picked = ranked.head(CHOICES_SHOWN)
+    if chosen is not None and chosen not in set(picked["urn"]):
+        picked = pd.concat([picked, frame[frame["urn"] == chosen]])
+    return home_options(picked)
+
+
+full_rows_from_server("homes-funnel", lambda filters: funnel_data(_funnel(filters)[0]))
 
 
 @callback(
     Output("homes-period", "children"),
     Output("homes-table", "children"),
-    Output("homes-choice", "options"),
     Output("homes-choice", "value"),
     *chart_outputs("homes-funnel"),
     *FILTER_INPUTS,
@@ -73,12 +110,8 @@ def _filters(values) -> Filters:
 def update_homes(*values):
     *filter_values, chosen = values
     filters = _filters(filter_values)
-    rates = data.query("homes_rates", filters)
-    # Board view: homes whose episode count is withheld (1–4) are left out of the funnel.
-    withheld = int(rates["episodes"].isna().sum())
-    frame = funnel_frame(rates.dropna(subset=["episodes"]))
-    options = home_options(frame)
-    if chosen not in {o["value"] for o in options}:
+    frame, withheld = _funnel(filters)
+    if chosen not in set(frame["urn"]):
         chosen = default_home(frame)
     table = homes_table(frame)
     side_table = downloadable_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
@@ -87,12 +120,23 @@ def update_homes(*values):
     return (
         f"Showing {filters.describe()}.",
         side_table if len(table) else html.P("No homes in this period."),
-        options,
         chosen,
-        *chart_values(funnel_figure(frame), funnel_data(frame), funnel_summary(frame) + (
+        *chart_values(funnel_figure(frame, webgl_above=WEBGL_ABOVE), funnel_data(frame), funnel_summary(frame) + (
             f" {withheld} {'home' if withheld == 1 else 'homes'} with 1–4 episodes "
-            f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else "")),
+            f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else ""),
+            chart_id="homes-funnel"),
     )
+
+
+@callback(
+    Output("homes-choice", "options"),
+    Input("homes-choice", "search_value"),
+    Input("homes-choice", "value"),
+    *FILTER_INPUTS,
+)
+@data.cached_answer()
+def update_home_choices(search, chosen, *filter_values):
+    return home_choices(_funnel(_filters(filter_values))[0], search, chosen)
 
 
 @callback(
