@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, count_label, empty_figure
+from dashboard.figures.common import PALETTE, count_label, empty_figure, figure_from
 
 NO_OFFER = "No interview offered"
 FACTOR_LABELS = {
@@ -27,21 +27,22 @@ def timeliness_figure(frame: pd.DataFrame) -> go.Figure:
     """Offered and completed within 72 hours as % lines, circles and squares, by month."""
     if frame.empty:
         return empty_figure("No returned missing episodes in this period")
-    figure = go.Figure([
-        go.Scatter(x=frame["month"], y=frame["rhi_offered_within_72h_pct"], name="Offered within 72 h",
-                   mode="lines+markers", line={"color": PALETTE[0], "width": 3},
-                   marker={"symbol": "circle", "size": 9},
-                   customdata=frame[["rhi_offered_within_72h", "returned_missing_episodes"]].to_numpy(),
-                   hovertemplate="%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"),
-        go.Scatter(x=frame["month"], y=frame["rhi_completed_within_72h_pct"], name="Completed within 72 h",
-                   mode="lines+markers", line={"color": PALETTE[1], "width": 3, "dash": "dash"},
-                   marker={"symbol": "square", "size": 9},
-                   customdata=frame[["rhi_completed_within_72h", "returned_missing_episodes"]].to_numpy(),
-                   hovertemplate="%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"),
-    ])
-    figure.update_xaxes(title="Month the episode started", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="% of returned missing episodes", range=[0, 100], ticksuffix="%")
-    return base_layout(figure)
+    months = frame["month"].to_numpy()
+    return figure_from([
+        {"type": "scatter", "x": months, "y": frame["rhi_offered_within_72h_pct"].to_numpy(),
+         "name": "Offered within 72 h", "mode": "lines+markers", "line": {"color": PALETTE[0], "width": 3},
+         "marker": {"symbol": "circle", "size": 9},
+         "customdata": frame[["rhi_offered_within_72h", "returned_missing_episodes"]].to_numpy(),
+         "hovertemplate": "%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"},
+        {"type": "scatter", "x": months, "y": frame["rhi_completed_within_72h_pct"].to_numpy(),
+         "name": "Completed within 72 h", "mode": "lines+markers",
+         "line": {"color": PALETTE[1], "width": 3, "dash": "dash"}, "marker": {"symbol": "square", "size": 9},
+         "customdata": frame[["rhi_completed_within_72h", "returned_missing_episodes"]].to_numpy(),
+         "hovertemplate": "%{x|%b %Y}: %{y:.1f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>"},
+    ], {
+        "xaxis": {"title": {"text": "Month the episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "% of returned missing episodes"}, "range": [0, 100], "ticksuffix": "%"},
+    })
 
 
 def timeliness_summary(frame: pd.DataFrame) -> str:
@@ -73,22 +74,23 @@ def provider_figure(frame: pd.DataFrame) -> go.Figure:
     if shown.empty:
         return empty_figure("No provider with 5 or more episodes in this period")
     shown = shown.sort_values(["rhi_completed_within_72h_pct", "provider"], ascending=[True, False])
-    figure = go.Figure([
-        go.Bar(y=shown["provider"], x=shown["rhi_offered_within_72h_pct"], orientation="h",
-               name="Offered within 72 h", marker={"color": PALETTE[0]},
-               text=[_pct(v) for v in shown["rhi_offered_within_72h_pct"]], textposition="outside",
-               cliponaxis=False),
-        go.Bar(y=shown["provider"], x=shown["rhi_completed_within_72h_pct"], orientation="h",
-               name="Completed within 72 h", marker={"color": PALETTE[1], "pattern": {"shape": "/"}},
-               text=[_pct(v) for v in shown["rhi_completed_within_72h_pct"]], textposition="outside",
-               cliponaxis=False),
-    ])
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(title="% of the provider's returned missing episodes", range=[0, 110], ticksuffix="%")
-    base_layout(figure, height=max(300, 90 * len(shown) + 120))
-    figure.update_layout(margin={"l": 20})
-    figure.update_yaxes(automargin=True)
-    return figure
+    providers = shown["provider"].to_numpy()
+    return figure_from([
+        {"type": "bar", "y": providers, "x": shown["rhi_offered_within_72h_pct"].to_numpy(), "orientation": "h",
+         "name": "Offered within 72 h", "marker": {"color": PALETTE[0]},
+         "text": [_pct(v) for v in shown["rhi_offered_within_72h_pct"]], "textposition": "outside",
+         "cliponaxis": False},
+        {"type": "bar", "y": providers, "x": shown["rhi_completed_within_72h_pct"].to_numpy(), "orientation": "h",
+         "name": "Completed within 72 h", "marker": {"color": PALETTE[1], "pattern": {"shape": "/"}},
+         "text": [_pct(v) for v in shown["rhi_completed_within_72h_pct"]], "textposition": "outside",
+         "cliponaxis": False},
+    ], {
+        "barmode": "group",
+        "xaxis": {"title": {"text": "% of the provider's returned missing episodes"}, "range": [0, 110],
+                  "ticksuffix": "%"},
+        "yaxis": {"automargin": True},
+        "margin": {"l": 20},
+    }, height=max(300, 90 * len(shown) + 120))
 
 
 def provider_summary(frame: pd.DataFrame) -> str:
@@ -132,18 +134,17 @@ def outcomes_figure(frame: pd.DataFrame) -> go.Figure:
         return empty_figure("No returned missing episodes in this period")
     labels = ["Declined only<br>(of returned episodes)", "No contact only<br>(of returned episodes)",
               "Parents/carers consulted<br>(of declined interviews)"]
-    figure = go.Figure(go.Bar(
-        y=labels, x=frame["percent"].fillna(0), orientation="h",
-        marker={"color": [PALETTE[5], PALETTE[3], PALETTE[2]], "pattern": {"shape": ["/", "x", ""]}},
-        text=[f"{_pct(p)} ({count_label(c)} of {count_label(d)})"
-              for p, c, d in zip(frame["percent"], frame["count"], frame["denominator"])],
-        textposition="outside", cliponaxis=False, showlegend=False,
-    ))
-    figure.update_xaxes(title="Percent", range=[0, 115], ticksuffix="%")
-    figure.update_yaxes(autorange="reversed", automargin=True)
-    base_layout(figure, height=300)
-    figure.update_layout(margin={"l": 20})
-    return figure
+    return figure_from([{
+        "type": "bar", "y": labels, "x": frame["percent"].fillna(0).to_numpy(), "orientation": "h",
+        "marker": {"color": [PALETTE[5], PALETTE[3], PALETTE[2]], "pattern": {"shape": ["/", "x", ""]}},
+        "text": [f"{_pct(p)} ({count_label(c)} of {count_label(d)})"
+                 for p, c, d in zip(frame["percent"], frame["count"], frame["denominator"])],
+        "textposition": "outside", "cliponaxis": False, "showlegend": False,
+    }], {
+        "xaxis": {"title": {"text": "Percent"}, "range": [0, 115], "ticksuffix": "%"},
+        "yaxis": {"autorange": "reversed", "automargin": True},
+        "margin": {"l": 20},
+    }, height=300)
 
 
 def outcomes_summary(frame: pd.DataFrame) -> str:
@@ -159,15 +160,15 @@ def counts_figure(frame: pd.DataFrame, label_column: str, colour: str, empty_mes
     if frame.empty or not frame["interviews"].sum():
         return empty_figure(empty_message)
     names = [(labels or {}).get(v, v) for v in frame[label_column]]
-    figure = go.Figure(go.Bar(
-        y=names, x=frame["interviews"], orientation="h", marker={"color": colour},
-        text=frame["interviews"], textposition="outside", cliponaxis=False, showlegend=False,
-    ))
-    figure.update_xaxes(title="Return interviews")
-    figure.update_yaxes(autorange="reversed", automargin=True)
-    base_layout(figure, height=max(260, 34 * len(frame) + 100))
-    figure.update_layout(margin={"l": 20})
-    return figure
+    counts = frame["interviews"].to_numpy()
+    return figure_from([{
+        "type": "bar", "y": names, "x": counts, "orientation": "h", "marker": {"color": colour},
+        "text": counts, "textposition": "outside", "cliponaxis": False, "showlegend": False,
+    }], {
+        "xaxis": {"title": {"text": "Return interviews"}},
+        "yaxis": {"autorange": "reversed", "automargin": True},
+        "margin": {"l": 20},
+    }, height=max(260, 34 * len(frame) + 100))
 
 
 def factors_figure(frame: pd.DataFrame) -> go.Figure:
