@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, empty_figure, figure_from
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
@@ -20,22 +20,23 @@ def rejections_figure(frame: pd.DataFrame) -> go.Figure:
     """Horizontal bars of rejected rows per rule, stacked by file (each file its own colour and pattern)."""
     if frame.empty:
         return empty_figure("The last load rejected no rows")
-    figure = go.Figure()
+    traces = []
     for i, (file, rows) in enumerate(frame.groupby("file", sort=True)):
-        figure.add_bar(
-            y=rows["rule"], x=rows["rows_rejected"], name=file, orientation="h",
-            marker={"color": PALETTE[i % len(PALETTE)],
-                    "pattern": {"shape": FILE_PATTERNS[i % len(FILE_PATTERNS)], "fgcolor": "#ffffff"},
-                    "line": {"color": "#0b0c0c", "width": 1}},
-            text=rows["rows_rejected"], textposition="inside",
-            hovertemplate="%{y}: %{x:,} rows<extra>" + file + "</extra>",
-        )
-    figure.update_layout(barmode="stack")
-    figure.update_yaxes(title="Rule", type="category", categoryorder="total ascending")
-    figure.update_xaxes(title="Rows rejected")
-    figure = base_layout(figure, height=max(300, 120 + 32 * frame["rule"].nunique()))
-    figure.update_layout(margin={"l": 170})
-    return figure
+        rejected = rows["rows_rejected"].to_numpy()
+        traces.append({
+            "type": "bar", "y": rows["rule"].to_numpy(), "x": rejected, "name": file, "orientation": "h",
+            "marker": {"color": PALETTE[i % len(PALETTE)],
+                       "pattern": {"shape": FILE_PATTERNS[i % len(FILE_PATTERNS)], "fgcolor": "#ffffff"},
+                       "line": {"color": "#0b0c0c", "width": 1}},
+            "text": rejected, "textposition": "inside",
+            "hovertemplate": "%{y}: %{x:,} rows<extra>" + file + "</extra>",
+        })
+    return figure_from(traces, {
+        "barmode": "stack",
+        "yaxis": {"title": {"text": "Rule"}, "type": "category", "categoryorder": "total ascending"},
+        "xaxis": {"title": {"text": "Rows rejected"}},
+        "margin": {"l": 170},
+    }, height=max(300, 120 + 32 * frame["rule"].nunique()))
 
 
 def rejections_summary(frame: pd.DataFrame) -> str:
@@ -51,15 +52,14 @@ def findings_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure("No SSDA903 rule findings")
     labels = [f"Rule {c}" for c in frame["code"]]
-    figure = go.Figure(go.Bar(
-        y=labels, x=frame["findings"], orientation="h", text=frame["findings"], textposition="outside",
-        cliponaxis=False, customdata=frame[["message"]].to_numpy(),
-        marker={"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
-        hovertemplate="%{y}: %{x:,} findings<br>%{customdata[0]}<extra></extra>",
-    ))
-    figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(title="Findings")
-    return base_layout(figure, height=max(240, 80 + 40 * len(frame)))
+    findings = frame["findings"].to_numpy()
+    return figure_from([{
+        "type": "bar", "y": labels, "x": findings, "orientation": "h", "text": findings, "textposition": "outside",
+        "cliponaxis": False, "customdata": frame[["message"]].to_numpy(),
+        "marker": {"color": PALETTE[2], "line": {"color": "#0b0c0c", "width": 1}},
+        "hovertemplate": "%{y}: %{x:,} findings<br>%{customdata[0]}<extra></extra>",
+    }], {"yaxis": {"autorange": "reversed", "type": "category"}, "xaxis": {"title": {"text": "Findings"}}},
+        height=max(240, 80 + 40 * len(frame)))
 
 
 def findings_summary(frame: pd.DataFrame) -> str:
@@ -72,15 +72,17 @@ def findings_summary(frame: pd.DataFrame) -> str:
 def police_gap_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure("Every police-known episode of a looked-after child is in the SSDA903 return")
-    figure = go.Figure(go.Bar(
-        x=frame["month"], y=frame["episodes"], text=frame["episodes"], textposition="outside", cliponaxis=False,
-        marker={"color": PALETTE[5], "pattern": {"shape": "/", "fgcolor": "#ffffff"},
-                "line": {"color": "#0b0c0c", "width": 1}},
-        hovertemplate="%{x|%b %Y}: %{y:,} episodes<extra></extra>",
-    ))
-    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Episodes not in SSDA903")
-    return base_layout(figure)
+    episodes = frame["episodes"].to_numpy()
+    return figure_from([{
+        "type": "bar", "x": frame["month"].to_numpy(), "y": episodes, "text": episodes, "textposition": "outside",
+        "cliponaxis": False,
+        "marker": {"color": PALETTE[5], "pattern": {"shape": "/", "fgcolor": "#ffffff"},
+                   "line": {"color": "#0b0c0c", "width": 1}},
+        "hovertemplate": "%{x|%b %Y}: %{y:,} episodes<extra></extra>",
+    }], {
+        "xaxis": {"title": {"text": "Month episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Episodes not in SSDA903"}},
+    })
 
 
 def police_gap_summary(frame: pd.DataFrame) -> str:
