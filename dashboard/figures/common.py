@@ -57,9 +57,13 @@ def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Fig
 
 
 def _merged(base: dict, extra: dict) -> dict:
+    """`extra` over `base`, dicts merged key by key; None removes a key (as update_layout's None does)."""
     out = dict(base)
     for key, value in extra.items():
-        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 

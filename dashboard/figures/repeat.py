@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure
+from dashboard.figures.common import PALETTE, empty_figure, figure_from
 
 BAND_LABELS = {"1": "1 episode", "2": "2 episodes", "3-5": "3–5 episodes", "6-9": "6–9 episodes",
                "10+": "10 or more"}
@@ -46,18 +46,17 @@ def cohort_bands_figure(frame: pd.DataFrame) -> go.Figure:
     labels = [BAND_LABELS.get(b, b) for b in frame["band"]]
     text = [f"{c:,} children<br>{e:,} episodes ({'' if s is None or pd.isna(s) else f'{s:.1f}%'})"
             for c, e, s in zip(frame["children"], frame["episodes"], frame["share_of_episodes_pct"])]
-    figure = go.Figure(go.Bar(
-        x=labels, y=frame["children"], text=text, textposition="outside", name="Children",
-        marker={"color": PALETTE[0]}, cliponaxis=False,
-        customdata=frame[["episodes", "share_of_episodes_pct"]].to_numpy(),
-        hovertemplate="%{x}: %{y} children, %{customdata[0]} episodes (%{customdata[1]}% of episodes)"
-                      "<extra></extra>",
-    ))
-    figure.update_xaxes(title="Episodes in the period (per child)")
-    figure.update_yaxes(title="Children")
-    base_layout(figure)
-    figure.update_layout(margin={"t": 50})
-    return figure
+    return figure_from([{
+        "type": "bar", "x": labels, "y": frame["children"].to_numpy(), "text": text, "textposition": "outside",
+        "name": "Children", "marker": {"color": PALETTE[0]}, "cliponaxis": False,
+        "customdata": frame[["episodes", "share_of_episodes_pct"]].to_numpy(),
+        "hovertemplate": "%{x}: %{y} children, %{customdata[0]} episodes (%{customdata[1]}% of episodes)"
+                         "<extra></extra>",
+    }], {
+        "xaxis": {"title": {"text": "Episodes in the period (per child)"}},
+        "yaxis": {"title": {"text": "Children"}},
+        "margin": {"t": 50},
+    })
 
 
 def cohort_summary(frame: pd.DataFrame) -> str:
@@ -75,14 +74,14 @@ def cohort_summary(frame: pd.DataFrame) -> str:
 def newly_repeat_figure(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure("No months in this period")
-    figure = go.Figure(go.Bar(
-        x=frame["month"], y=frame["children_newly_repeat"], name="Children newly repeat",
-        marker={"color": PALETTE[2]}, text=frame["children_newly_repeat"], textposition="outside",
-        cliponaxis=False,
-    ))
-    figure.update_xaxes(title="Month of the second episode in 12 months", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Children")
-    return base_layout(figure)
+    children = frame["children_newly_repeat"].to_numpy()
+    return figure_from([{
+        "type": "bar", "x": frame["month"].to_numpy(), "y": children, "name": "Children newly repeat",
+        "marker": {"color": PALETTE[2]}, "text": children, "textposition": "outside", "cliponaxis": False,
+    }], {
+        "xaxis": {"title": {"text": "Month of the second episode in 12 months"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Children"}},
+    })
 
 
 def newly_repeat_summary(frame: pd.DataFrame) -> str:
@@ -106,14 +105,15 @@ def escalation_by_month(frame: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
 def escalation_figure(by_month: pd.DataFrame) -> go.Figure:
     if by_month.empty or not by_month["children_flagged"].sum():
         return empty_figure("No child met the escalation rule in this period")
-    figure = go.Figure(go.Bar(
-        x=by_month["month"], y=by_month["children_flagged"], name="Children first meeting the rule",
-        marker={"color": PALETTE[5], "pattern": {"shape": "/"}}, text=by_month["children_flagged"],
-        textposition="outside", cliponaxis=False,
-    ))
-    figure.update_xaxes(title="Month the rule was first met", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Children")
-    return base_layout(figure)
+    children = by_month["children_flagged"].to_numpy()
+    return figure_from([{
+        "type": "bar", "x": by_month["month"].to_numpy(), "y": children, "name": "Children first meeting the rule",
+        "marker": {"color": PALETTE[5], "pattern": {"shape": "/"}}, "text": children, "textposition": "outside",
+        "cliponaxis": False,
+    }], {
+        "xaxis": {"title": {"text": "Month the rule was first met"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Children"}},
+    })
 
 
 def escalation_summary(frame: pd.DataFrame, episodes: int, days: int) -> str:
@@ -167,60 +167,65 @@ def timeline_figure(episodes: pd.DataFrame, interviews: pd.DataFrame, placements
         if part.empty:
             continue
         part_ends = ends[part.index]
-        traces.append(go.Bar(
-            y=[ROW_EPISODES] * len(part), base=part["starts"],
-            x=[_hours_ms(s, e) for s, e in zip(part["starts"], part_ends)],
-            orientation="h", name=name, marker={"color": PALETTE[0], "pattern": {"shape": pattern}},
-            customdata=[[f"{pd.Timestamp(s):%-d %b %Y %H:%M}", "still missing" if pd.isna(e) else
-                         f"{pd.Timestamp(e):%-d %b %Y %H:%M}"] for s, e in zip(part["starts"], part["ends"])],
-            hovertemplate="Episode %{customdata[0]} to %{customdata[1]}<extra></extra>",
-        ))
-    traces.append(go.Scatter(
-        x=episodes["starts"], y=[ROW_EPISODES] * len(episodes), mode="markers", name="Episode start",
-        marker={"symbol": "line-ns-open", "size": 18, "color": PALETTE[7], "line": {"width": 2}},
-        hovertemplate="Episode started %{x}<extra></extra>",
-    ))
+        traces.append({
+            "type": "bar", "y": [ROW_EPISODES] * len(part), "base": part["starts"].to_numpy(),
+            "x": [_hours_ms(s, e) for s, e in zip(part["starts"], part_ends)],
+            "orientation": "h", "name": name, "marker": {"color": PALETTE[0], "pattern": {"shape": pattern}},
+            "customdata": [[f"{pd.Timestamp(s):%-d %b %Y %H:%M}", "still missing" if pd.isna(e) else
+                            f"{pd.Timestamp(e):%-d %b %Y %H:%M}"] for s, e in zip(part["starts"], part["ends"])],
+            "hovertemplate": "Episode %{customdata[0]} to %{customdata[1]}<extra></extra>",
+        })
+    traces.append({
+        "type": "scatter", "x": episodes["starts"].to_numpy(), "y": [ROW_EPISODES] * len(episodes),
+        "mode": "markers", "name": "Episode start",
+        "marker": {"symbol": "line-ns-open", "size": 18, "color": PALETTE[7], "line": {"width": 2}},
+        "hovertemplate": "Episode started %{x}<extra></extra>",
+    })
     if not interviews.empty:
         offered = interviews[interviews["outcome"] != "not_offered"].dropna(subset=["offered_at"])
         completed = interviews[interviews["outcome"] == "completed"].dropna(subset=["completed_at"])
-        traces.append(go.Scatter(
-            x=offered["offered_at"], y=[ROW_RHI] * len(offered), mode="markers", name="RHI offered",
-            marker={"symbol": "triangle-up", "size": 11, "color": PALETTE[1]},
-            customdata=offered["outcome"], hovertemplate="RHI offered %{x} (%{customdata})<extra></extra>",
-        ))
-        traces.append(go.Scatter(
-            x=completed["completed_at"], y=[ROW_RHI] * len(completed), mode="markers", name="RHI completed",
-            marker={"symbol": "star", "size": 13, "color": PALETTE[2], "line": {"width": 1, "color": "#0b0c0c"}},
-            hovertemplate="RHI completed %{x}<extra></extra>",
-        ))
+        traces.append({
+            "type": "scatter", "x": offered["offered_at"].to_numpy(), "y": [ROW_RHI] * len(offered),
+            "mode": "markers", "name": "RHI offered",
+            "marker": {"symbol": "triangle-up", "size": 11, "color": PALETTE[1]},
+            "customdata": offered["outcome"].to_numpy(),
+            "hovertemplate": "RHI offered %{x} (%{customdata})<extra></extra>",
+        })
+        traces.append({
+            "type": "scatter", "x": completed["completed_at"].to_numpy(), "y": [ROW_RHI] * len(completed),
+            "mode": "markers", "name": "RHI completed",
+            "marker": {"symbol": "star", "size": 13, "color": PALETTE[2], "line": {"width": 1, "color": "#0b0c0c"}},
+            "hovertemplate": "RHI completed %{x}<extra></extra>",
+        })
     checks = episodes.dropna(subset=["safe_and_well_at"])
-    traces.append(go.Scatter(
-        x=checks["safe_and_well_at"], y=[ROW_SAFE_WELL] * len(checks), mode="markers",
-        name="Safe and well check", marker={"symbol": "circle", "size": 10, "color": PALETTE[3]},
-        hovertemplate="Safe and well check %{x}<extra></extra>",
-    ))
+    traces.append({
+        "type": "scatter", "x": checks["safe_and_well_at"].to_numpy(), "y": [ROW_SAFE_WELL] * len(checks),
+        "mode": "markers", "name": "Safe and well check",
+        "marker": {"symbol": "circle", "size": 10, "color": PALETTE[3]},
+        "hovertemplate": "Safe and well check %{x}<extra></extra>",
+    })
     if not placements.empty:
         starts = pd.to_datetime(placements["shown_from"])
         stops = pd.to_datetime(placements["shown_to"]) + pd.Timedelta(days=1)
         labels = [f"{t or 'placement'}{' (children’s home)' if home else ''}"
                   for t, home in zip(placements["placement_type"], placements["childrens_home"])]
-        traces.append(go.Bar(
-            y=[ROW_PLACEMENTS] * len(placements), base=starts, x=[_hours_ms(s, e) for s, e in zip(starts, stops)],
-            orientation="h", name="Placement (SSDA903)", text=labels, textposition="inside",
-            insidetextanchor="middle",
-            marker={"color": [PALETTE[4] if i % 2 == 0 else PALETTE[6] for i in range(len(placements))],
-                    "line": {"color": "#0b0c0c", "width": 1}},
-            hovertemplate="%{text}<extra></extra>",
-        ))
-    figure = go.Figure(traces)
-    figure.update_layout(barmode="overlay")
-    figure.update_xaxes(type="date", title="Date")
-    figure.update_yaxes(categoryorder="array", title=None,
-                        categoryarray=[ROW_PLACEMENTS, ROW_SAFE_WELL, ROW_RHI, ROW_EPISODES])
-    base_layout(figure, height=360)
-    figure.update_yaxes(rangemode=None)
-    figure.update_layout(margin={"l": 160})
-    return figure
+        traces.append({
+            "type": "bar", "y": [ROW_PLACEMENTS] * len(placements), "base": starts.to_numpy(),
+            "x": [_hours_ms(s, e) for s, e in zip(starts, stops)],
+            "orientation": "h", "name": "Placement (SSDA903)", "text": labels, "textposition": "inside",
+            "insidetextanchor": "middle",
+            "marker": {"color": [PALETTE[4] if i % 2 == 0 else PALETTE[6] for i in range(len(placements))],
+                       "line": {"color": "#0b0c0c", "width": 1}},
+            "hovertemplate": "%{text}<extra></extra>",
+        })
+    return figure_from(traces, {
+        "barmode": "overlay",
+        "xaxis": {"type": "date", "title": {"text": "Date"}},
+        # Rows of categories: no range from zero.
+        "yaxis": {"categoryorder": "array", "categoryarray": [ROW_PLACEMENTS, ROW_SAFE_WELL, ROW_RHI, ROW_EPISODES],
+                  "rangemode": None},
+        "margin": {"l": 160},
+    }, height=360)
 
 
 def timeline_summary(child: str | None, episodes: pd.DataFrame, interviews: pd.DataFrame,
