@@ -133,7 +133,8 @@ order by months.month;
 -- latest episode in the period with its from care/home and age band. Keys shortened to 8
 -- characters of the pseudonym.
 -- The window ending on a day holds the child's episodes starting in the $escalation_days
--- days up to and including it (a range window over the start date).
+-- days up to and including it (a range window over the start date, as a day number: a
+-- range over dates with an interval would compare timestamps).
 with history as (
     select child_no, episode_id, start_date, start_at, from_care, age_band
     from mart_episodes_filtered(
@@ -142,9 +143,20 @@ with history as (
     )
 ),
 
--- Only a child with at least $escalation_episodes episodes in the span can meet the rule.
+-- A child can meet the rule only if, for an episode starting in the period, the episode
+-- $escalation_episodes - 1 places before it (in order of start) starts within the days.
 candidates as (
-    select child_no from history group by child_no having count(*) >= $escalation_episodes::integer
+    select distinct child_no
+    from (
+        select
+            child_no,
+            start_date,
+            lag(start_date, $escalation_episodes::integer - 1) over (partition by child_no order by start_date)
+                as earlier_start
+        from history
+    )
+    where start_date >= $period_start::date
+        and earlier_start >= start_date - ($escalation_days::integer - 1)
 ),
 
 windows as (
@@ -153,11 +165,14 @@ windows as (
         start_date as window_end,
         min(start_date) over last_days as window_start,
         count(*) over last_days as episodes_in_window
-    from history
-    where child_no in (select child_no from candidates)
+    from (
+        select child_no, start_date, (start_date - date '2000-01-01') as day_number
+        from history
+        where child_no in (select child_no from candidates)
+    )
     window last_days as (
-        partition by child_no order by start_date
-        range between to_days($escalation_days::integer - 1) preceding and current row
+        partition by child_no order by day_number
+        range between ($escalation_days::integer - 1) preceding and current row
     )
     qualify start_date >= $period_start::date
 ),
@@ -180,14 +195,12 @@ per_child as (
 latest as (
     select
         child_no,
-        start_date as latest_episode,
-        from_care,
-        age_band
+        max(start_date) as latest_episode,
+        arg_max(from_care, (start_date, coalesce(start_at, '-infinity'::timestamp), episode_id)) as from_care,
+        arg_max(age_band, (start_date, coalesce(start_at, '-infinity'::timestamp), episode_id)) as age_band
     from history
     where start_date >= $period_start::date and child_no in (select child_no from per_child)
-    qualify row_number() over (
-        partition by child_no order by start_date desc, start_at desc nulls last, episode_id desc
-    ) = 1
+    group by child_no
 )
 
 select
