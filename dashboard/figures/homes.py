@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from scipy.special import pdtr
 from scipy.stats import norm
 
-from dashboard.figures.common import PALETTE, base_layout, empty_figure, figure_from
+from dashboard.figures.common import PALETTE, empty_figure, figure_from
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -262,14 +262,15 @@ def home_options(frame: pd.DataFrame) -> list[dict]:
 def monthly_figure(frame: pd.DataFrame, home_name: str) -> go.Figure:
     if frame.empty or not frame["episodes"].sum():
         return empty_figure(f"No episodes at {home_name} in this period")
-    figure = go.Figure(go.Bar(
-        x=frame["month"], y=frame["episodes"], name="Episodes", marker={"color": PALETTE[0]},
-        text=frame["episodes"], textposition="outside",
-        hovertemplate="%{x|%b %Y}: %{y} episodes<extra></extra>",
-    ))
-    figure.update_xaxes(title="Month episode started", dtick="M1", tickformat="%b %Y")
-    figure.update_yaxes(title="Episodes", range=[0, float(frame["episodes"].max()) * 1.2 + 0.5])
-    return base_layout(figure, title=f"{home_name}: episodes by month", height=360)
+    episodes = frame["episodes"].to_numpy()
+    return figure_from([{
+        "type": "bar", "x": frame["month"].to_numpy(), "y": episodes, "name": "Episodes",
+        "marker": {"color": PALETTE[0]}, "text": episodes, "textposition": "outside",
+        "hovertemplate": "%{x|%b %Y}: %{y} episodes<extra></extra>",
+    }], {
+        "xaxis": {"title": {"text": "Month episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
+        "yaxis": {"title": {"text": "Episodes"}, "range": [0, float(frame["episodes"].max()) * 1.2 + 0.5]},
+    }, title=f"{home_name}: episodes by month", height=360)
 
 
 def monthly_summary(frame: pd.DataFrame, home_name: str) -> str:
@@ -298,20 +299,19 @@ def hour_day_figure(frame: pd.DataFrame, home_name: str) -> go.Figure:
     matrix = hour_day_matrix(frame)
     if not matrix.to_numpy().sum():
         return empty_figure(f"No police-known episodes with a start time at {home_name}")
-    text = [[str(v) if v else "" for v in row] for row in matrix.to_numpy()]
-    figure = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(), x=[f"{h:02d}" for h in matrix.columns], y=list(matrix.index),
-        text=text, texttemplate="%{text}", textfont={"size": 12},
-        colorscale=[[0, "#ffffff"], [0.01, "#deebf7"], [1, PALETTE[0]]], zmin=0,
-        colorbar={"title": {"text": "Episodes"}, "dtick": max(1, int(np.ceil(matrix.to_numpy().max() / 5)))},
-        xgap=1, ygap=1,
-        hovertemplate="%{y} %{x}:00–%{x}:59: %{z} episodes<extra></extra>",
-    ))
-    figure.update_xaxes(title="Hour the child was last seen", type="category")
-    figure.update_yaxes(autorange="reversed", type="category")
-    figure = base_layout(figure, title=f"{home_name}: when episodes start", height=380)
-    figure.update_yaxes(rangemode="normal")
-    return figure
+    counts = matrix.to_numpy()
+    text = [[str(v) if v else "" for v in row] for row in counts]
+    return figure_from([{
+        "type": "heatmap", "z": counts, "x": [f"{h:02d}" for h in matrix.columns], "y": list(matrix.index),
+        "text": text, "texttemplate": "%{text}", "textfont": {"size": 12},
+        "colorscale": [[0, "#ffffff"], [0.01, "#deebf7"], [1, PALETTE[0]]], "zmin": 0,
+        "colorbar": {"title": {"text": "Episodes"}, "dtick": max(1, int(np.ceil(counts.max() / 5)))},
+        "xgap": 1, "ygap": 1,
+        "hovertemplate": "%{y} %{x}:00–%{x}:59: %{z} episodes<extra></extra>",
+    }], {
+        "xaxis": {"title": {"text": "Hour the child was last seen"}, "type": "category"},
+        "yaxis": {"autorange": "reversed", "type": "category", "rangemode": "normal"},
+    }, title=f"{home_name}: when episodes start", height=380)
 
 
 def hour_day_summary(frame: pd.DataFrame, home_name: str) -> str:
