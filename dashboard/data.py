@@ -31,7 +31,7 @@ from dashboard import access
 from dashboard.access import RECORD, AccessDenied, Aggregate
 from dashboard.filters import Filters
 from pipelines.config import load_settings
-from pipelines.kpis import compute_kpis
+from pipelines.kpis import kpi_params, kpis_from_row
 from pipelines.store import StoreMissing, run_named
 from pipelines.suppression import suppress_frame
 
@@ -299,10 +299,12 @@ def aggregate(name: str, filters: Filters, summarise, counts=(), shares=None, **
 
 
 def kpis(filters: Filters, period_start: dt.date | None = None, period_end: dt.date | None = None) -> dict:
+    """The board KPIs of a period under the filter bar; the query's row is cached like any
+    aggregate (the previous period and the year before of one view are often another's)."""
     access.check("kpis", viewer().role)
-    with connection() as con:
-        return compute_kpis(con, period_start or filters.period_start, period_end or filters.period_end,
-                            filters.episode_filters(), suppress=suppressing(filters))
+    start, end = period_start or filters.period_start, period_end or filters.period_end
+    row = _run("kpis", kpi_params(start, end, filters.episode_filters()), cacheable=True)
+    return kpis_from_row(row, start, end, suppress=suppressing(filters))
 
 
 PACK_ROLES = ("board", "manager", "admin")

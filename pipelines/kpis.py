@@ -36,6 +36,11 @@ def percent(numerator: int, denominator: int):
 NO_FILTERS = {"from_care": None, "age_band": None, "sex": None, "ethnicity_group": None, "risk_level": None}
 
 
+def kpi_params(period_start: dt.date, period_end: dt.date, filters: dict | None = None) -> dict:
+    """The parameters of the `kpis` query."""
+    return {**NO_FILTERS, **(filters or {}), "period_start": period_start, "period_end": period_end}
+
+
 def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict | None = None,
                  suppress: bool = False) -> dict:
     """The KPIs for episodes starting in the period; `filters` are the filter bar's (None: no filter).
@@ -44,8 +49,13 @@ def compute_kpis(con, period_start: dt.date, period_end: dt.date, filters: dict 
     become "<5"; a percentage or ratio whose numerator or denominator is under 5, and the
     median duration of fewer than 5 episodes, become null. The keys withheld are listed
     under "suppressed"."""
-    params = {**NO_FILTERS, **(filters or {}), "period_start": period_start, "period_end": period_end}
-    row = run_named(con, "kpis", params).iloc[0]
+    row = run_named(con, "kpis", kpi_params(period_start, period_end, filters))
+    return kpis_from_row(row, period_start, period_end, suppress)
+
+
+def kpis_from_row(frame, period_start: dt.date, period_end: dt.date, suppress: bool = False) -> dict:
+    """The KPIs from the `kpis` query's one row (see `compute_kpis`)."""
+    row = frame.iloc[0]
     count = {k: int(row[k]) for k in row.index if k != "median_duration_hours"}
     kpis: dict = {"period": {"from": period_start.isoformat(), "to": period_end.isoformat()}}
     kpis["episodes"] = count["episodes"]
