@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import plotly.io as pio
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -86,10 +85,9 @@ def figure_from(traces: list[dict], layout: dict | None = None, title: str = "",
     }
     if title:
         base["title"] = {"text": title, "x": 0, "xanchor": "left"}
-    figure = go.Figure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
-    # The default template, as a validated figure gets it (its axes, hover mode and geo colours).
-    figure.layout.template = pio.templates[pio.templates.default]
-    return figure
+    # go.Figure puts in the default template itself (its axes, hover mode and geo colours),
+    # as for a validated figure: setting it again would validate and copy it once more.
+    return go.Figure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
 
 
 def empty_figure(message: str) -> go.Figure:
