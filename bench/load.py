@@ -7,7 +7,8 @@ return_interviews.csv, attendance.csv, children_missing_education.csv, child_xre
 homes.csv, ssda903/*/*.csv) into tables of an in-memory database with
 `read_csv(..., all_varchar=true)`: the floor for any load. Then runs `mfhc load` as a
 subprocess under `/usr/bin/time -v` and prints one markdown table row: episodes, rows
-read, raw read time, load wall time, rows read per second, peak RSS and load / raw read,
+read, raw read time, load wall time, load CPU time (user + system: fairer than the wall on
+a shared machine), rows read per second, peak RSS and load / raw read,
 and the machine's load average (1, 5, 15 min) before and after, since other work on the
 machine slows both timings. Run on demand, not in CI; results go to BENCHMARKS.md.
 """
@@ -36,24 +37,26 @@ def source_csvs(source: Path) -> list[Path]:
     return files
 
 
-def raw_read(files: list[Path]) -> tuple[float, int]:
-    """Seconds for DuckDB alone to read every file into a table (all columns as text), and rows."""
+def raw_read(files: list[Path]) -> tuple[float, float, int]:
+    """Seconds (wall, and CPU of every thread) for DuckDB alone to read every file into a
+    table (all columns as text), and rows."""
     con = duckdb.connect(":memory:")
     con.execute("set preserve_insertion_order = false")
     rows = 0
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     for number, path in enumerate(files):
         con.execute(f"create table t{number} as select * from read_csv(?, header = true, all_varchar = true)",
                     [str(path)])
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
     for number in range(len(files)):
         rows += con.execute(f"select count(*) from t{number}").fetchone()[0]
     con.close()
-    return seconds, rows
+    return seconds, cpu, rows
 
 
-def timed_load(source: Path, db: Path) -> tuple[float, int, str]:
-    """Wall seconds, max RSS (KB) and output of `mfhc load` under /usr/bin/time -v."""
+def timed_load(source: Path, db: Path) -> tuple[float, int, float, str]:
+    """Wall seconds, max RSS (KB), CPU seconds (user + system) and output of `mfhc load`
+    under /usr/bin/time -v."""
     mfhc = Path(sys.executable).with_name("mfhc")
     began = time.perf_counter()
     done = subprocess.run(["/usr/bin/time", "-v", str(mfhc), "load", str(source), "--db", str(db)],
@@ -62,7 +65,9 @@ def timed_load(source: Path, db: Path) -> tuple[float, int, str]:
     if done.returncode != 0:
         sys.exit(f"mfhc load failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
-    return wall, rss, done.stdout + done.stderr
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr).group(1))
+              for kind in ("User", "System"))
+    return wall, rss, cpu, done.stdout + done.stderr
 
 
 def main() -> None:
@@ -72,19 +77,21 @@ def main() -> None:
     args = parser.parse_args()
     files = source_csvs(args.source)
     load_before = os.getloadavg()
-    raw_seconds, rows = raw_read(files)
+    raw_seconds, raw_cpu, rows = raw_read(files)
     with tempfile.TemporaryDirectory() as scratch:
         db = args.db or Path(scratch) / "bench.duckdb"
-        wall, rss, _ = timed_load(args.source, db)
+        wall, rss, cpu, _ = timed_load(args.source, db)
         load_after = os.getloadavg()
         con = duckdb.connect(str(db), read_only=True)
         episodes = con.execute("select count(*) from fct_episode").fetchone()[0]
         con.close()
     print(f"source: {args.source}, {len(files)} CSV files, {sum(p.stat().st_size for p in files) / 1e6:,.0f} MB")
     print("load average before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
-    print("| episodes | rows read | raw read_csv s | load wall s | rows/s | peak RSS | load / raw read |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {episodes:,} | {rows:,} | {raw_seconds:.1f} | {wall:.1f} | {rows / wall:,.0f} "
+    print(f"raw read CPU (user + sys): {raw_cpu:.1f} s")
+    print("| episodes | rows read | raw read_csv s | load wall s | load CPU s (user + sys) | rows/s | peak RSS "
+          "| load / raw read |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {episodes:,} | {rows:,} | {raw_seconds:.1f} | {wall:.1f} | {cpu:.1f} | {rows / wall:,.0f} "
           f"| {rss / 1024 / 1024:.2f} GiB, {rss * 1024 / 1e9:.2f} GB ({rss:,} KB) | {wall / raw_seconds:.1f}× |")
 
 
