@@ -67,13 +67,32 @@ left join provider using (episode_id);
 -- time, id: the order of the repeat rules); previous_start / before_previous_start are the
 -- start dates of the child's two episodes before this one, over all the child's episodes.
 create table mart_episode as
+with child as (
+    -- Each child's number and SSDA903 flag, looked up once per child, not per episode.
+    select key.child_id, key.child_no, coalesce(dim.known_to_ssda903, false) as known_to_ssda903
+    from mart_child_key as key
+    left join dim_child as dim using (child_id)
+),
+
+-- The window over the four columns it needs, not over every column of the mart
+-- (partitioned by child_id: the same partitions as child_no, one number per child).
+sequence as (
+    select
+        episode_id,
+        (row_number() over by_child)::integer as child_seq,
+        lag(start_date, 1) over by_child as previous_start,
+        lag(start_date, 2) over by_child as before_previous_start
+    from fct_episode
+    window by_child as (partition by child_id order by start_date, start_at nulls first, episode_id)
+)
+
 select
     episode.start_date,
     key.child_no,
     episode.episode_id,
-    (row_number() over by_child)::integer as child_seq,
-    lag(episode.start_date, 1) over by_child as previous_start,
-    lag(episode.start_date, 2) over by_child as before_previous_start,
+    sequence.child_seq,
+    sequence.previous_start,
+    sequence.before_previous_start,
     academic_year(episode.start_date) as academic_year,
     episode.start_at,
     episode.end_date,
@@ -94,7 +113,7 @@ select
     episode.safe_and_well_at is not null as safe_and_well_done,
     episode.duration_hours,
     episode.home_urn,
-    coalesce(child.known_to_ssda903, false) as child_known_to_ssda903,
+    coalesce(key.known_to_ssda903, false) as child_known_to_ssda903,
     episode.missing_from_ward,
     episode.missing_from_la,
     episode.found_ward,
@@ -108,10 +127,9 @@ select
     interview.rhi_declined_only,
     interview.rhi_no_contact_only
 from fct_episode as episode
-left join mart_child_key as key using (child_id)
-left join dim_child as child using (child_id)
+left join child as key using (child_id)
+left join sequence using (episode_id)
 left join mart_episode_rhi as interview using (episode_id)
-window by_child as (partition by key.child_no order by episode.start_date, episode.start_at nulls first, episode.episode_id)
 order by episode.start_date, key.child_no, episode.episode_id;
 
 -- The filter bar over mart_episode: the same test as episodes_filtered (000,
