@@ -263,8 +263,15 @@ def degrade_in_duckdb(con, checked, accepted_sql: str, keys: KeyTables, pseudony
             select.append(f"{sql_literal(collection_year) if collection_year is not None else 'null'} as {name}")
         else:
             select.append(f"null as {name}")
-    con.execute(f"insert into stg_{table.name} by name select {', '.join(select)} "
-                f"from accepted_rows as a {' '.join(joins)} order by a.row", parameters or None)
+    # In no particular order (source_row says where each row came from, and nothing reads
+    # the staged order): no sort of the whole file, and DuckDB joins and writes in parallel.
+    kept = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("set preserve_insertion_order = false")
+    try:
+        con.execute(f"insert into stg_{table.name} by name select {', '.join(select)} "
+                    f"from accepted_rows as a {' '.join(joins)}", parameters or None)
+    finally:
+        con.execute(f"set preserve_insertion_order = {'true' if kept else 'false'}")
     con.execute("drop view accepted_rows")
     return unknown
 

@@ -41,6 +41,10 @@ BUILD_BEFORE_LINKING = ("core/005_macros.sql", "core/010_ssda903.sql", "core/020
 BUILD_AFTER_LINKING = (
     "core/040_episode.sql", "core/050_return_interview.sql", "core/060_children_placements_attendance.sql",
 )
+# Staged into a temporary table (in memory, never compressed into the store): the core
+# build copies every row into a wider table and then keeps the staging table as a view
+# of it (queries/core/050_return_interview.sql), so the store holds one copy.
+STAGED_AS_VIEW = {"return_interviews"}
 
 
 # The build connection: DuckDB's own memory (buffer pool, joins, sorts, temporary tables)
@@ -465,7 +469,10 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
             # Then every file in turn: read, validate, degrade, stage, and let it go, so
             # memory holds one file at a time however large the folder.
             for table in TABLES:
-                con.execute(staging_ddl(table))
+                ddl = staging_ddl(table)
+                if table.name in STAGED_AS_VIEW:
+                    ddl = ddl.replace("create table", "create temp table", 1)
+                con.execute(ddl)
                 for index, (path, year) in enumerate(found.get(table.name, [])):
                     item = (early[table.name][index] if table.name in early
                             else read_and_validate(table.name, path, year, index))
@@ -493,11 +500,18 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
             _write_reference_tables(con)
             _write_areas(con, geography, _geography_folder(source_dir))
             steps.update()
+            # Every file is staged (the raw tables' rowid is the file's row order, so the
+            # reads keep insertion order). The build's tables are sets: nothing reads their
+            # row order, and a table that needs one (mart_episode, for its zone maps) sorts
+            # with ORDER BY, which this setting keeps. Not keeping it lets DuckDB write and
+            # join in parallel without restoring the order of its input.
+            con.execute("set preserve_insertion_order = false")
             for step in BUILD_BEFORE_LINKING:
                 con.execute(queries.build_sql(step))
             _assign_episodes(con)
             for step in (*BUILD_AFTER_LINKING, *mart_steps()):
                 con.execute(queries.build_sql(step))
+            con.execute("set preserve_insertion_order = true")  # the frames of _write_meta in their order
             steps.update()
             _write_meta(con, report, previous_log, source_dir)
             report.episodes = con.execute("select count(*) from fct_episode").fetchone()[0]

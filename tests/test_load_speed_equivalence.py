@@ -137,7 +137,7 @@ def _folder(folder: Path) -> Path:
 def _tables(db: Path) -> dict[str, list]:
     with duckdb.connect(str(db), read_only=True) as con:
         names = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where table_name like 'stg_%' "
+            "select table_name from information_schema.tables where table_name like 'stg_%' "
             "or table_name in ('rejected_rows', 'fct_episode', 'core_rhi_episode') order by 1").fetchall()]
         out = {}
         for name in names:

@@ -38,7 +38,10 @@ left join police_latest on police_latest.child_id = children.child_id
 left join core_ssda903_child as ssda903_child on ssda903_child.child_key = children.child_id
 left join (select distinct child_key from stg_ssda903_uasc) as uasc on uasc.child_key = children.child_id;
 
-create table core_episode as
+-- Built as a temporary table (in memory, never compressed into the store): only the RHI
+-- links and fct_episode read it. Once fct_episode is built (050), core_episode becomes a
+-- view of fct_episode's first columns (the same rows), so the store holds one wide copy.
+create temp table core_episode as
 with incidents_per_episode as (
     select episode_id, count(*) as incidents
     from core_incident_episode

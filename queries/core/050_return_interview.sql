@@ -10,7 +10,15 @@ select
 from stg_return_interviews as interview
 left join core_person_child as person_child using (person_key);
 
-create table core_rhi_episode_ref as
+-- The interviews were staged into a temporary table (pipelines/load.py): the store keeps
+-- stg_return_interviews as a view of the same rows in core_return_interview, not a second
+-- copy, and likewise core_rhi_episode_ref (read only here, built in memory).
+drop table temp.stg_return_interviews;
+
+create view stg_return_interviews as
+select * exclude (child_id, has_episode_refs) from core_return_interview;
+
+create temp table core_rhi_episode_ref as
 select rhi_key, unnest(episode_refs) as episode_ref
 from core_return_interview
 where has_episode_refs;
@@ -104,3 +112,21 @@ select
     coalesce(interview.rhi_rows, 0) as rhi_rows
 from core_episode as episode
 left join interview_per_episode as interview using (episode_id);
+
+-- core_episode was a temporary table of the build: the store keeps it as a view of the
+-- same rows, fct_episode's columns before the interview ones.
+drop table temp.core_episode;
+
+drop table temp.core_rhi_episode_ref;
+
+create view core_episode as
+select * exclude (
+    age_band, returned_missing, rhi_offered, first_rhi_offered_at, rhi_offered_within_72h, rhi_completed,
+    first_rhi_completed_at, rhi_completed_within_72h, rhi_rows
+)
+from fct_episode;
+
+create view core_rhi_episode_ref as
+select rhi_key, unnest(episode_refs) as episode_ref
+from core_return_interview
+where has_episode_refs;
