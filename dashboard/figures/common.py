@@ -31,30 +31,6 @@ def small_label(value, withheld: bool) -> str:
     return count_label(value)
 
 
-def base_layout(figure: go.Figure, title: str = "", height: int = 380) -> go.Figure:
-    x_axis = {"showgrid": False, "linecolor": "#505a5f"}
-    y_axis = {"gridcolor": "#dddddd", "linecolor": "#505a5f", "rangemode": "tozero"}
-    axes = {}
-    if not any(name.startswith(("xaxis2", "yaxis2")) for name in figure.layout.to_plotly_json()):
-        axes = {"xaxis": x_axis, "yaxis": y_axis}  # one batch update: plotly validates each call
-    figure.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"} if title else None,
-        font={"family": FONT, "size": 14, "color": "#0b0c0c"},
-        colorway=PALETTE,
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
-        plot_bgcolor="white",
-        paper_bgcolor="white",
-        legend={"orientation": "h", "y": -0.2},
-        hoverlabel={"font": {"family": FONT}},
-        **axes,
-    )
-    if not axes:
-        figure.update_xaxes(**x_axis)
-        figure.update_yaxes(**y_axis)
-    return figure
-
-
 def _merged(base: dict, extra: dict) -> dict:
     """`extra` over `base`, dicts merged key by key; None removes a key (as update_layout's None does)."""
     out = dict(base)
@@ -67,10 +43,12 @@ def _merged(base: dict, extra: dict) -> dict:
 
 
 def figure_from(traces: list[dict], layout: dict | None = None, title: str = "", height: int = 380) -> go.Figure:
-    """A figure from plain trace dicts with base_layout's look, `layout` merged over it the
+    """A figure from plain trace dicts with the dashboard's look, `layout` merged over it the
     way update_layout merges. Built in one go without validation: for figures with
     thousands of points or large GeoJSON, each validated call copies them again (most of
-    a callback's time). The traces must be valid Plotly; the tests draw them."""
+    a callback's time). The traces must be valid Plotly; the tests draw them. Only the
+    first pair of axes gets the look: a figure with more (xaxis2, yaxis2) styles them in
+    `layout` (as care.away_figure does)."""
     base = {
         "font": {"family": FONT, "size": 14, "color": "#0b0c0c"},
         "colorway": PALETTE,
