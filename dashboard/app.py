@@ -17,7 +17,7 @@ import flask
 from dash import ALL, Dash, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import components  # noqa: F401  (registers the table and CSV callbacks)
-from dashboard import access, auth, data
+from dashboard import access, auth, data, warm
 from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
 from pipelines.store import StoreMissing
 
@@ -197,6 +197,7 @@ def create_app(db_path: Path | None = None) -> Dash:
     app.layout = layout
     app.server.teardown_appcontext(data.close_request_connection)
     auth.install(app)
+    warm.install()
     return app
 
 

@@ -113,6 +113,14 @@ def _store_version(path: Path) -> tuple:
 # the file, connect(path) would hand back the instance of the replaced file.
 _instances: dict[str, tuple[int, tuple, duckdb.DuckDBPyConnection]] = {}
 _instances_lock = threading.Lock()
+_new_version_hooks: list = []
+
+
+def when_new_version(hook) -> None:
+    """Call `hook(version)` whenever this process makes an instance for a store version
+    (its first, and each one a load swaps in); dashboard.warm uses it."""
+    if hook not in _new_version_hooks:
+        _new_version_hooks.append(hook)
 
 
 def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnection, tuple]:
@@ -134,10 +142,15 @@ def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnec
             except BaseException:
                 instance.close()
                 raise
-            if _store_version(path) == version:
+            made = _store_version(path) == version
+            if made:
                 _instances[key] = (os.getpid(), version, instance)
-                return instance, version
-            instance.close()
+            else:
+                instance.close()
+        if made:
+            for hook in _new_version_hooks:
+                hook(version)
+            return instance, version
     raise StoreChanged(f"{path} keeps changing")
 
 
@@ -330,8 +343,22 @@ def require_admin() -> Viewer:
     return who
 
 
+_facts: dict[tuple, dict] = {}
+
+
 def store_facts() -> dict:
-    """What the shell shows about the store: synthetic or not, when loaded, the date range."""
+    """What the shell shows about the store: synthetic or not, when loaded, the date range
+    (read once per store version: every page view shows them)."""
+    version = (str(db_path()), store_version())
+    if version in _facts:
+        return dict(_facts[version])
+    facts = _store_facts()
+    _facts.clear()
+    _facts[version] = facts
+    return dict(facts)
+
+
+def _store_facts() -> dict:
     with connection() as con:
         meta = dict(con.execute("select key, value from meta").fetchall())
         first, last = con.execute("select min(start_date), max(start_date) from fct_episode").fetchone()

@@ -12,6 +12,8 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MFHC_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
     monkeypatch.delenv("MFHC_DB", raising=False)
+    # The default view's warm-up thread (dashboard.warm) runs in tests/test_warm.py only.
+    monkeypatch.setenv("MFHC_WARM", "off")
 
 
 # The machine is shared and noisy: hypothesis checks behaviour here, not speed.

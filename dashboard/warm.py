@@ -1,0 +1,106 @@
+"""The default view worked out before anyone asks for it.
+
+Most visits open a page on the filter bar's default (the latest financial year, no other
+filter). When a worker first reads a store version (at start, and after every load), one
+worker per store version runs every page's callback for that view in a background thread,
+as an admin, so the aggregate query results they need are in the shared result cache
+(`dashboard.data`) before the first visitor: their first page is answered without a
+query. Record-level results are never cached, so nothing of a child is written.
+
+Off with `MFHC_WARM=off`, and pointless (so skipped) with `MFHC_CACHE=off`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from dashboard import data
+from dashboard.filters import FILTER_INPUTS, Filters
+
+log = logging.getLogger(__name__)
+
+
+def default_view_calls(filters: Filters) -> dict:
+    """Every page callback of the default view, as the pages call them on a first visit
+    (no home, child or place chosen yet)."""
+    from dashboard.pages import absence, care, homes, hotspots, interviews, overview, quality, repeat
+
+    values = (filters.period_start.isoformat(), filters.period_end.isoformat(), filters.care,
+              filters.age_band, filters.sex, filters.ethnicity_group, filters.risk_level)
+    values += (None,) * (len(FILTER_INPUTS) - len(values))
+    return {
+        "overview": lambda: overview.update_overview(*values),
+        "homes": lambda: homes.update_homes(*values, None),
+        "homes chooser": lambda: homes.update_home_choices(None, None, *values),
+        "homes detail": lambda: homes.update_home_detail(*values, None),
+        "hotspots (missing from)": lambda: hotspots.update_hotspots(*values, "missing_from"),
+        "hotspots (found)": lambda: hotspots.update_hotspots(*values, "found"),
+        "repeat": lambda: repeat.update_repeat(*values, None),
+        "interviews": lambda: interviews.update_interviews(*values),
+        "absence": lambda: absence.update_absence(*values),
+        "care": lambda: care.update_care(*values),
+        "quality": lambda: quality.update_quality(*values),
+    }
+
+
+def warm_default_view() -> dict[str, float]:
+    """Run every callback of the default view as an admin; seconds each (None: it failed)."""
+    took: dict[str, float | None] = {}
+    with data.acting_as("admin", "warm-up"):
+        filters = Filters.default(data.store_facts()["last"])
+        for name, call in default_view_calls(filters).items():
+            began = time.perf_counter()
+            try:
+                call()
+                took[name] = time.perf_counter() - began
+            except Exception:  # noqa: BLE001 - a page that fails here fails for its visitor too, visibly
+                log.exception("warming %s failed", name)
+                took[name] = None
+    return took
+
+
+def _lock_path(version: tuple) -> Path | None:
+    cache = data._result_cache()
+    if cache is None:
+        return None
+    digest = hashlib.sha256(repr((str(data.db_path()), version)).encode()).hexdigest()[:16]
+    return Path(cache._path) / f"warm-{digest}.lock"
+
+
+def _warm_once(version: tuple) -> None:
+    """Warm for this store version unless another worker is doing it or has done it."""
+    lock_path = _lock_path(version)
+    if lock_path is None:
+        return
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return   # another worker is warming this version
+        lock.seek(0)
+        if lock.read().strip() == "done":
+            return
+        began = time.perf_counter()
+        took = warm_default_view()
+        if data.store_version() == version:
+            lock.seek(0)
+            lock.truncate()
+            lock.write("done")
+            log.info("default view warmed in %.1f s: %s", time.perf_counter() - began, took)
+
+
+def _on_new_version(version: tuple) -> None:
+    if os.environ.get("MFHC_WARM", "on") == "off" or os.environ.get("MFHC_CACHE", "on") == "off":
+        return
+    threading.Thread(target=_warm_once, args=(version,), name="mfhc-warm", daemon=True).start()
+
+
+def install() -> None:
+    """Warm the default view whenever this process first reads a store version."""
+    data.when_new_version(_on_new_version)

@@ -1,0 +1,88 @@
+"""The default view is worked out once per store version, before the first visitor."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dashboard import access, data, warm
+from dashboard.app import create_app
+from dashboard.filters import Filters
+from pipelines.config import Settings
+from pipelines.load import load
+from sources import police, rhi, write_table
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.delenv("MFHC_CACHE", raising=False)
+    source = tmp_path / "src"
+    write_table(source, "police_incidents", [
+        police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00", risk_level="high"),
+        police("I2", "P2", "2025-06-01T08:00", "2025-06-01T09:00", missing_from_type="foster_care",
+               date_of_birth="2012-01-01"),
+        police("I3", "P2", "2024-06-01T08:00", "2024-06-01T09:00"),
+    ])
+    write_table(source, "return_interviews", [rhi("R1", "completed", "2025-05-02T08:00", "2025-05-02T09:00",
+                                                  person_ref="P1", episode_refs="I1")])
+    db = tmp_path / "mfhc.duckdb"
+    load(source, Settings(db_path=db))
+    create_app(db)
+    yield db
+    data.forget_instances()
+    data.configure(None)
+
+
+def _queries_run(monkeypatch) -> list[str]:
+    ran: list[str] = []
+    real = data.run_named
+
+    def counting(con, name, params=None):
+        ran.append(name)
+        return real(con, name, params)
+
+    monkeypatch.setattr(data, "run_named", counting)
+    return ran
+
+
+def test_after_warming_the_default_view_needs_no_aggregate_query(store, monkeypatch):
+    took = warm.warm_default_view()
+    assert set(took) == set(warm.default_view_calls(Filters.default(None)))
+    assert all(seconds is not None for seconds in took.values()), took
+
+    ran = _queries_run(monkeypatch)
+    with data.acting_as("manager", "visitor"):
+        calls = warm.default_view_calls(Filters.default(data.store_facts()["last"]))
+        for name in ("overview", "homes", "interviews", "care"):
+            calls[name]()
+    # Only record-level queries run again: they are never cached.
+    assert ran and all(access.QUERIES[name] == access.RECORD for name in ran), ran
+    ran.clear()
+    # Another view is worked out when asked for.
+    with data.acting_as("manager", "visitor"):
+        other = Filters.default(data.store_facts()["last"]).previous_period()
+        warm.default_view_calls(other.year_before())["interviews"]()
+    assert ran and not any(access.QUERIES[name] == access.RECORD for name in ran)
+
+
+def test_one_warm_up_per_store_version_in_the_background(store, monkeypatch):
+    monkeypatch.setenv("MFHC_WARM", "on")
+    data.forget_instances()
+    data._open(store, None)[0].close()       # a worker reads this version for the first time
+    version = data.store_version()
+    lock = warm._lock_path(version)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text() == "done"):
+        time.sleep(0.2)
+    assert lock.read_text() == "done"
+
+    def must_not_run():
+        raise AssertionError("warmed twice")
+
+    monkeypatch.setattr(warm, "warm_default_view", must_not_run)
+    warm._warm_once(version)                  # another worker, or this one again: nothing to do
+    monkeypatch.setenv("MFHC_WARM", "off")
+    data.forget_instances()
+    data._open(store, None)[0].close()        # off: no thread at all
+    assert not [t for t in __import__("threading").enumerate() if t.name == "mfhc-warm"]
