@@ -217,3 +217,23 @@ def test_one_instance_per_store_version_and_readers_of_a_replaced_store_finish(t
     finally:
         data.forget_instances()
         data.configure(None)
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(-10**6, 10**6)),
+                          st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False)),
+                          st.one_of(st.none(), st.text(max_size=5)),
+                          st.one_of(st.none(), st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)))),
+                max_size=30))
+def test_store_rows_hold_every_value_and_none_for_every_missing_one(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["count", "share", "label", "day"])
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["count"] = frame["count"].astype("Int64")
+    store = frame_to_store(frame)
+    assert store["columns"] == ["count", "share", "label", "day"] and len(store["data"]) == len(rows)
+    for (count, share, label, day), stored in zip(rows, store["data"]):
+        assert stored[0] == count and stored[2] == label
+        assert stored[1] == (None if share is None or share != share else share)
+        assert stored[3] == (day.isoformat() if day else None)
+    assert store_to_frame(store).shape == frame.shape
