@@ -59,8 +59,9 @@ _FULL_ROWS: dict = {}
 
 
 def full_rows_from_server(chart_id: str, rows_of) -> None:
-    """Register how the server rebuilds every row of a large chart for its downloads:
-    `rows_of(filters)` returns the frame the page passed to `chart_values`."""
+    """Register how the server rebuilds every row of a large chart or table for its downloads:
+    `rows_of(filters)` returns the frame the page passed to `chart_values` or
+    `downloadable_table` (the name is the chart's id or the table's name)."""
     _FULL_ROWS[chart_id] = rows_of
 
 
@@ -185,18 +186,31 @@ _register_downloads("", "chart", "chart-data")
 _register_downloads("table-", "table", "table-data")
 
 
+HTML_TABLE_ROWS = 100   # rows of a downloadable table drawn in the page
+
+
 def downloadable_table(frame: pd.DataFrame, caption: str, name: str) -> html.Div:
-    """A table with CSV and Excel downloads of exactly its rows (a callback's output)."""
+    """A table with CSV and Excel downloads of exactly its rows (a callback's output). The
+    page draws the first HTML_TABLE_ROWS (each cell is a component to build, send and draw);
+    the downloads hold every row. A table registered with `full_rows_from_server` under its
+    name sends only the rows drawn; its downloads are rebuilt on the server."""
     shown = display_frame(frame)
+    more = len(shown) - HTML_TABLE_ROWS
+    store = frame_to_store(shown)
+    if name in _FULL_ROWS and more > 0:
+        store = frame_to_store(shown.head(HTML_TABLE_ROWS))
+        store["rows"] = len(shown)
     return html.Div([
-        html_table(shown, caption),
+        html_table(shown.head(HTML_TABLE_ROWS), caption),
+        html.P(f"The first {HTML_TABLE_ROWS:,} of {len(shown):,} rows are shown; the downloads hold them all.",
+               className="chart-description") if more > 0 else None,
         html.Div([
             html.Button("Download CSV", id={"type": "table-csv-button", "table": name}, n_clicks=0,
                         className="button secondary"),
             html.Button("Download Excel", id={"type": "table-xlsx-button", "table": name}, n_clicks=0,
                         className="button secondary"),
         ], className="chart-actions"),
-        dcc.Store(id={"type": "table-data", "table": name}, data=frame_to_store(shown)),
+        dcc.Store(id={"type": "table-data", "table": name}, data=store),
         dcc.Download(id={"type": "table-csv-download", "table": name}),
         dcc.Download(id={"type": "table-xlsx-download", "table": name}),
     ], className="downloadable-table")

@@ -237,3 +237,46 @@ def test_store_rows_hold_every_value_and_none_for_every_missing_one(rows):
         assert stored[1] == (None if share is None or share != share else share)
         assert stored[3] == (day.isoformat() if day else None)
     assert store_to_frame(store).shape == frame.shape
+
+
+def test_a_long_table_draws_its_first_rows_and_downloads_them_all():
+    import pandas as pd
+
+    import dashboard.components as components
+
+    rows = components.HTML_TABLE_ROWS + 5
+    frame = pd.DataFrame({"child": [f"c{n:04d}" for n in range(rows)], "episodes": range(rows)})
+
+    def parts(table):
+        found = {"tr": 0, "store": None, "note": None}
+
+        def walk(node):
+            name = type(node).__name__
+            if name == "Tr":
+                found["tr"] += 1
+            if name == "Store":
+                found["store"] = node.data
+            if name == "P":
+                found["note"] = node.children
+            children = getattr(node, "children", None)
+            for child in children if isinstance(children, list) else [children] if children is not None else []:
+                if hasattr(child, "to_plotly_json"):
+                    walk(child)
+        walk(table)
+        return found
+
+    plain = parts(components.downloadable_table(frame, "caption", "test-plain-table"))
+    assert plain["tr"] == components.HTML_TABLE_ROWS + 1          # the header and the first rows
+    assert len(plain["store"]["data"]) == rows and "the downloads hold them all" in plain["note"]
+
+    components.full_rows_from_server("test-long-table", lambda filters: frame)
+    try:
+        served = parts(components.downloadable_table(frame, "caption", "test-long-table"))
+        assert len(served["store"]["data"]) == components.HTML_TABLE_ROWS and served["store"]["rows"] == rows
+        sent = components._download(1, served["store"], "test-long-table", "csv",
+                                    (None,) * len(components.FILTER_INPUTS))
+        assert len(sent["content"].splitlines()) == rows + 1
+    finally:
+        components._FULL_ROWS.pop("test-long-table")
+    short = parts(components.downloadable_table(frame.head(3), "caption", "test-plain-table"))
+    assert short["tr"] == 4 and short["note"] is None

@@ -19,7 +19,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import access, data
-from dashboard.components import chart_card, chart_outputs, chart_values, downloadable_table
+from dashboard.components import (
+    chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
+)
 from dashboard.figures.repeat import (
     child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
     escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary, timeline_figure,
@@ -38,6 +40,16 @@ def escalation_rule() -> EscalationRule:
         return load_settings().escalation
     except ConfigError:
         return EscalationRule()
+
+
+def _flagged_children(filters: Filters) -> pd.DataFrame:
+    """Every child meeting the escalation rule, as listed (record level: analysts only)."""
+    rule = escalation_rule()
+    return escalation_table(data.query("repeat_escalation", filters, escalation_episodes=rule.episodes,
+                                       escalation_days=rule.days), top=None)
+
+
+full_rows_from_server("escalation-children", _flagged_children)
 
 
 def layout(**_query) -> html.Div:
@@ -119,8 +131,8 @@ def update_repeat(*values):
     options = child_options(top)
     keys = [o["value"] for o in options]
     value = chosen if chosen in keys else (keys[0] if keys else None)
-    listing = (downloadable_table(escalation_table(flagged), f"{len(flagged):,} children flagged, most episodes "
-                                                             "in a window first", "escalation-children")
+    listing = (downloadable_table(escalation_table(flagged, top=None), f"{len(flagged):,} children flagged, most "
+                                  "episodes in a window first", "escalation-children")
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
         *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
