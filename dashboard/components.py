@@ -189,20 +189,21 @@ _register_downloads("table-", "table", "table-data")
 HTML_TABLE_ROWS = 100   # rows of a downloadable table drawn in the page
 
 
-def downloadable_table(frame: pd.DataFrame, caption: str, name: str) -> html.Div:
+def downloadable_table(frame: pd.DataFrame, caption: str, name: str, total_rows: int | None = None) -> html.Div:
     """A table with CSV and Excel downloads of exactly its rows (a callback's output). The
     page draws the first HTML_TABLE_ROWS (each cell is a component to build, send and draw);
     the downloads hold every row. A table registered with `full_rows_from_server` under its
-    name sends only the rows drawn; its downloads are rebuilt on the server."""
-    shown = display_frame(frame)
-    more = len(shown) - HTML_TABLE_ROWS
+    name sends only the rows drawn, and its downloads are rebuilt on the server; its page
+    may pass only those first rows, with `total_rows` the count of all of them."""
+    shown = display_frame(frame.head(HTML_TABLE_ROWS) if name in _FULL_ROWS else frame)
+    total = len(frame) if total_rows is None else total_rows
+    more = total - HTML_TABLE_ROWS
     store = frame_to_store(shown)
     if name in _FULL_ROWS and more > 0:
-        store = frame_to_store(shown.head(HTML_TABLE_ROWS))
-        store["rows"] = len(shown)
+        store["rows"] = total
     return html.Div([
         html_table(shown.head(HTML_TABLE_ROWS), caption),
-        html.P(f"The first {HTML_TABLE_ROWS:,} of {len(shown):,} rows are shown; the downloads hold them all.",
+        html.P(f"The first {HTML_TABLE_ROWS:,} of {total:,} rows are shown; the downloads hold them all.",
                className="chart-description") if more > 0 else None,
         html.Div([
             html.Button("Download CSV", id={"type": "table-csv-button", "table": name}, n_clicks=0,

@@ -20,7 +20,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import access, data
 from dashboard.components import (
-    chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
+    HTML_TABLE_ROWS, chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
 )
 from dashboard.figures.repeat import (
     child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
@@ -131,8 +131,9 @@ def update_repeat(*values):
     options = child_options(top)
     keys = [o["value"] for o in options]
     value = chosen if chosen in keys else (keys[0] if keys else None)
-    listing = (downloadable_table(escalation_table(flagged, top=None), f"{len(flagged):,} children flagged, most "
-                                  "episodes in a window first", "escalation-children")
+    listing = (downloadable_table(escalation_table(flagged, top=HTML_TABLE_ROWS), f"{len(flagged):,} children "
+                                  "flagged, most episodes in a window first", "escalation-children",
+                                  total_rows=len(flagged))
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
         *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
