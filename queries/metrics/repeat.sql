@@ -145,7 +145,17 @@ with history as (
 
 -- A child can meet the rule only if, for an episode starting in the period, the episode
 -- $escalation_episodes - 1 places before it (in order of start) starts within the days.
+-- Without a from-care, age-band or risk filter, and a rule of 2 or 3 episodes, that
+-- earlier start is mart_episode's previous_start or before_previous_start (built at load:
+-- see repeat_newly_by_month); otherwise it is worked out here over the filtered episodes.
 candidates as (
+    select distinct child_no
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where $from_care is null and $age_band is null and $risk_level is null
+        and $escalation_episodes::integer in (2, 3)
+        and (case when $escalation_episodes::integer = 2 then previous_start else before_previous_start end)
+            >= start_date - ($escalation_days::integer - 1)
+    union all
     select distinct child_no
     from (
         select
@@ -154,6 +164,8 @@ candidates as (
             lag(start_date, $escalation_episodes::integer - 1) over (partition by child_no order by start_date)
                 as earlier_start
         from history
+        where not ($from_care is null and $age_band is null and $risk_level is null
+            and $escalation_episodes::integer in (2, 3))
     )
     where start_date >= $period_start::date
         and earlier_start >= start_date - ($escalation_days::integer - 1)
