@@ -66,6 +66,16 @@ def wait_until_up(url: str, seconds: float = 120) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+def wait_for_warm_up(state: Path, timeout: float) -> None:
+    """Until a worker has warmed the default view (its lock file in the cache says done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(lock.read_text() == "done" for lock in state.glob("**/warm-*.lock")):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the default view was not warmed in time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
@@ -73,6 +83,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for a page")
     parser.add_argument("--only", default="", help="comma-separated paths of the pages to time (default: all)")
+    parser.add_argument("--warmed", action="store_true",
+                        help="let the server warm the default view first (dashboard.warm, as in production) and "
+                             "wait for it before the first visit; by default warming is off, so first visits are cold")
     args = parser.parse_args()
     pages = {name: path for name, path in PAGES.items()
              if not args.only or path in {p.strip() for p in args.only.split(",")}}
@@ -81,7 +94,7 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="mfhc-pages-"))
     password = secrets.token_urlsafe(18)
     env = {**os.environ, "MFHC_DB": str(Path(args.db).resolve()), "MFHC_STATE_DIR": str(state),
-           "MFHC_INSECURE_COOKIES": "1", "MFHC_AUTH": "off"}
+           "MFHC_INSECURE_COOKIES": "1", "MFHC_AUTH": "off", "MFHC_WARM": "on" if args.warmed else "off"}
     mfhc = str(Path(sys.executable).with_name("mfhc"))
     subprocess.run([mfhc, "users", "add", "bench", "--role", "analyst", "--password-stdin", "--db", args.db],
                    input=password + "\n", text=True, env=env, check=True, capture_output=True)
@@ -95,6 +108,9 @@ def main() -> None:
     payload: dict[str, int] = {}
     try:
         wait_until_up(url)
+        if args.warmed:
+            urllib.request.urlopen(url + "/healthz", timeout=30).read()
+            wait_for_warm_up(state, args.timeout * 10)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
                                                  args=["--no-sandbox", "--disable-dev-shm-usage"])

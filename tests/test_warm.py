@@ -69,7 +69,7 @@ def test_after_warming_the_default_view_needs_no_aggregate_query(store, monkeypa
 def test_one_warm_up_per_store_version_in_the_background(store, monkeypatch):
     monkeypatch.setenv("MFHC_WARM", "on")
     data.forget_instances()
-    data._open(store, None)[0].close()       # a worker reads this version for the first time
+    warm.install()                            # a worker starts: it reads the store, a new version for it
     version = data.store_version()
     lock = warm._lock_path(version)
     deadline = time.monotonic() + 120
