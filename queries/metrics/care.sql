@@ -104,16 +104,9 @@ order by episodes desc, placing_la_code;
 -- Filtered episodes of unaccompanied asylum-seeking children that started within 7 days
 -- (168 hours) of the child first becoming looked after (first DECOM, from midnight).
 -- Date-only SSDA903 episodes start at midnight of MIS_START. Keys shortened to 8
--- characters: a pseudonymised list for analysts.
-with first_looked_after as (
-    select key.child_no, key.child_id, min(placement.start_date) as first_decom
-    from fct_placement as placement
-    join mart_child_key as key using (child_id)
-    where placement.child_id in (select child_id from dim_child where uasc)
-    group by key.child_no, key.child_id
-),
-
-episode as (
+-- characters: a pseudonymised list for analysts. (mart_uasc_child: each UASC child's first
+-- DECOM, built at load.)
+with episode as (
     select
         first_looked_after.child_id,
         first_looked_after.first_decom,
@@ -122,7 +115,7 @@ episode as (
                   coalesce(episode.start_at, episode.start_date::timestamp)) / 60.0 as hours_after
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
         as episode
-    join first_looked_after using (child_no)
+    join mart_uasc_child as first_looked_after using (child_no)
 )
 
 select
@@ -138,13 +131,6 @@ order by episode_start, child;
 -- name: care_uasc_first_looked_after
 -- Unaccompanied asylum-seeking children who first became looked after in the period:
 -- the context for the counts above (episode filters do not apply to this count).
-with first_looked_after as (
-    select child_id, min(start_date) as first_decom
-    from fct_placement
-    where child_id in (select child_id from dim_child where uasc)
-    group by child_id
-)
-
 select count(*) as uasc_children
-from first_looked_after
+from mart_uasc_child
 where first_decom between $period_start and $period_end;
