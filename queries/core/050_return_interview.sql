@@ -76,18 +76,36 @@ and not exists (
     where ref.episode_ref = missing.child_key || ':' || strftime(missing.mis_start, '%Y-%m-%d')
 );
 
+-- Each link with the interview's columns that fct_episode and the interview marts
+-- (queries/marts/020_dashboard_marts.sql, which drops it) read: the join made once, in memory.
+create temp table rhi_link_interview as
+select
+    link.episode_id,
+    link.rhi_key,
+    interview.outcome,
+    interview.offered_at,
+    interview.completed_at,
+    interview.provider,
+    interview.parent_carer_consulted,
+    interview.harm_disclosed,
+    interview.cse_risk,
+    interview.cce_risk,
+    interview.trafficking_risk,
+    interview.gang_risk
+from core_rhi_episode as link
+join core_return_interview as interview using (rhi_key);
+
 create table fct_episode as
 with interview_per_episode as (
     select
-        link.episode_id,
-        bool_or(interview.outcome <> 'not_offered') as rhi_offered,
-        min(interview.offered_at) filter (where interview.outcome <> 'not_offered') as first_rhi_offered_at,
-        bool_or(interview.outcome = 'completed') as rhi_completed,
-        min(interview.completed_at) filter (where interview.outcome = 'completed') as first_rhi_completed_at,
+        episode_id,
+        bool_or(outcome <> 'not_offered') as rhi_offered,
+        min(offered_at) filter (where outcome <> 'not_offered') as first_rhi_offered_at,
+        bool_or(outcome = 'completed') as rhi_completed,
+        min(completed_at) filter (where outcome = 'completed') as first_rhi_completed_at,
         count(*) as rhi_rows
-    from core_rhi_episode as link
-    join core_return_interview as interview using (rhi_key)
-    group by link.episode_id
+    from rhi_link_interview
+    group by episode_id
 )
 
 select
@@ -113,8 +131,9 @@ select
 from core_episode as episode
 left join interview_per_episode as interview using (episode_id);
 
--- core_episode was a temporary table of the build: the store keeps it as a view of the
--- same rows, fct_episode's columns before the interview ones.
+-- core_episode and core_rhi_episode_ref were temporary tables of the build: the store
+-- keeps them as views of the same rows (core_episode: fct_episode's columns before the
+-- interview ones).
 drop table temp.core_episode;
 
 drop table temp.core_rhi_episode_ref;

@@ -20,17 +20,12 @@ from (select distinct child_id from fct_episode where child_id is not null);
 -- the lower RHI key; 'Provider not recorded' when blank; NULL when nothing was offered.
 -- rhi_declined_only / rhi_no_contact_only: every linked RHI declined / no contact (NULL
 -- with no linked RHI).
+-- rhi_link_interview: core_rhi_episode joined to core_return_interview, made in memory by
+-- queries/core/050_return_interview.sql (for fct_episode too) and dropped below.
 create table mart_episode_rhi as
 with linked as (
-    select
-        link.episode_id,
-        interview.rhi_key,
-        interview.outcome,
-        interview.offered_at,
-        interview.completed_at,
-        interview.provider
-    from core_rhi_episode as link
-    join core_return_interview as interview using (rhi_key)
+    select episode_id, rhi_key, outcome, offered_at, completed_at, provider
+    from rhi_link_interview
 ),
 
 provider as (
@@ -188,12 +183,13 @@ select
     interview.cce_risk,
     interview.trafficking_risk,
     interview.gang_risk
-from core_rhi_episode as link
+from rhi_link_interview as interview
 join rhi_key using (rhi_key)
 join fct_episode as episode using (episode_id)
-join core_return_interview as interview using (rhi_key)
 left join factor_mask using (rhi_key)
 order by episode.start_date, rhi_key.rhi_no;
+
+drop table temp.rhi_link_interview;
 
 create macro mart_rhi_links_filtered(
     p_period_start, p_period_end, p_from_care, p_age_band, p_sex, p_ethnicity_group, p_risk_level
