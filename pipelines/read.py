@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.config import normalise_header
 from pipelines.schema import HOMES, SSDA903_TABLES, TABLES, Table
@@ -240,7 +241,13 @@ class StagedRaw:
     def frame(self, con) -> pd.DataFrame:
         """The text as `read_source_file` gives it (for the SSDA903 rules, which read frames)."""
         cols = ", ".join(_quote(c) for c in self.table.column_names)
-        frame = con.execute(f"select {cols} from {self.relation} order by rowid").df()
+        # Through Arrow straight into pandas' str columns (no Python string per value); the
+        # first statement completes any result left open on the connection, as con.sql needs.
+        con.execute("select 1").fetchall()
+        text = pd.StringDtype("pyarrow", na_value=np.nan)
+        frame = con.sql(f"select {cols} from {self.relation} order by rowid").to_arrow_table().to_pandas(
+            types_mapper=lambda t: text if pa.types.is_string(t) or pa.types.is_large_string(t)
+            or pa.types.is_string_view(t) else None)
         frame.columns = self.table.column_names
         return frame.astype(str).reset_index(drop=True)
 
