@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import flask
 import pandas as pd
-from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
+from dash import MATCH, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import access, data
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -42,6 +42,7 @@ def chart_card(chart_id: str, title: str, description: str = "") -> html.Section
         dcc.Download(id={"type": "csv-download", "chart": chart_id}),
         dcc.Download(id={"type": "xlsx-download", "chart": chart_id}),
         dcc.Store(id={"type": "chart-data", "chart": chart_id}),
+        dcc.Store(id={"type": "chart-table-refresh", "chart": chart_id}),
         html.Div(id={"type": "chart-table", "chart": chart_id}, hidden=True, className="chart-table"),
     ], className="chart-card", id=f"{chart_id}-card", **{"aria-labelledby": f"{chart_id}-title"})
 
@@ -127,15 +128,30 @@ def html_table(frame: pd.DataFrame, caption: str = "") -> html.Table:
     ], className="data-table")
 
 
+# A chart's new rows redraw its data table only while the table is shown: decided in the
+# browser, so a page's charts cost no request each for their hidden tables.
+clientside_callback(
+    """function(rows, clicks) {
+        return (clicks && clicks % 2) ? Date.now() : window.dash_clientside.no_update;
+    }""",
+    Output({"type": "chart-table-refresh", "chart": MATCH}, "data"),
+    Input({"type": "chart-data", "chart": MATCH}, "data"),
+    State({"type": "table-toggle", "chart": MATCH}, "n_clicks"),
+    prevent_initial_call=True,
+)
+
+
 @callback(
     Output({"type": "chart-table", "chart": MATCH}, "children"),
     Output({"type": "chart-table", "chart": MATCH}, "hidden"),
     Output({"type": "table-toggle", "chart": MATCH}, "children"),
     Output({"type": "table-toggle", "chart": MATCH}, "aria-expanded"),
     Input({"type": "table-toggle", "chart": MATCH}, "n_clicks"),
-    Input({"type": "chart-data", "chart": MATCH}, "data"),
+    Input({"type": "chart-table-refresh", "chart": MATCH}, "data"),
+    State({"type": "chart-data", "chart": MATCH}, "data"),
+    prevent_initial_call=True,
 )
-def _toggle_table(n_clicks, store):
+def _toggle_table(n_clicks, _refreshed, store):
     shown = bool(n_clicks and n_clicks % 2)
     if not shown:
         return None, True, "Show data table", "false"

@@ -287,6 +287,35 @@ def test_csv_matches_table_and_chart(server, context):
     assert watched.problems() == {}
 
 
+# 5a. An open data table follows the filters; a hidden one costs no request.
+def test_open_data_table_follows_the_filters(server, context):
+    watched = Watched(context, server)
+    page = watched.open("/")
+    requests = []
+    page.on("request", lambda r: requests.append(r.post_data or "") if "_dash-update-component" in r.url else None)
+    card = page.locator("#overview-trend-card")
+    card.get_by_role("button", name="Show data table").click()
+    cells = "t => Array.from(t.querySelectorAll('tbody td')).map(td => td.textContent)"
+    table = card.locator("table.data-table")
+    table.wait_for(state="attached", timeout=DRAW_TIMEOUT_MS)
+    before = table.evaluate(cells)
+    choose(page, "filter-care", "From care")
+    page.wait_for_function("(old) => { const t = document.querySelector('#overview-trend-card table.data-table');"
+                           " return t && JSON.stringify(Array.from(t.querySelectorAll('tbody td'))"
+                           ".map(td => td.textContent)) !== old; }",
+                           arg=__import__("json").dumps(before), timeout=DRAW_TIMEOUT_MS)
+    filters = expected_for(page.url)
+    with read_only(server.db) as con:
+        trend = run_named(con, "overview_monthly_trend", filters.sql_params())
+    after = card.locator("table.data-table").evaluate(cells)
+    assert after[1::3] == [str(v) for v in trend["episodes"]]
+    watched.wait_drawn()
+    # Of the table callbacks, only the open table's ran: the funnel's table stayed hidden.
+    tables = [body for body in requests if "chart-table" in body]
+    assert tables and all("overview-trend" in body for body in tables), tables
+    assert watched.problems() == {}
+
+
 # 5b. On every page, each chart's CSV is exactly its data table.
 def test_every_chart_csv_matches_table(loaded, page_path):
     watched = loaded(page_path)
