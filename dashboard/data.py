@@ -200,6 +200,7 @@ def store_version() -> tuple:
 
 
 def close_request_connection(_error=None) -> None:
+    flask.g.pop("mfhc_results", None)
     con = flask.g.pop("mfhc_store", None)
     flask.g.pop("mfhc_store_version", None)
     if con is not None:
@@ -218,6 +219,20 @@ def _result_cache():
 
 
 def _run(name: str, params: dict, cacheable: bool) -> pd.DataFrame:
+    """A named query's result: from this request's own results (one view often asks the same
+    question twice, e.g. a year's previous period is the year before), else from the shared
+    cache when `cacheable`, else from the store."""
+    memo = flask.g.setdefault("mfhc_results", {}) if flask.has_request_context() else None
+    memo_key = (name, tuple(sorted(params.items(), key=str)))
+    if memo is not None and memo_key in memo:
+        return memo[memo_key].copy()
+    frame = _cached_or_run(name, params, cacheable)
+    if memo is not None:
+        memo[memo_key] = frame.copy()
+    return frame
+
+
+def _cached_or_run(name: str, params: dict, cacheable: bool) -> pd.DataFrame:
     cache = _result_cache() if cacheable else None
     key = None
     if cache is not None:

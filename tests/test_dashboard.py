@@ -280,3 +280,25 @@ def test_a_long_table_draws_its_first_rows_and_downloads_them_all():
         components._FULL_ROWS.pop("test-long-table")
     short = parts(components.downloadable_table(frame.head(3), "caption", "test-plain-table"))
     assert short["tr"] == 4 and short["note"] is None
+
+
+def test_a_request_asks_the_store_each_question_once(demo_store, monkeypatch):
+    """A year's previous period is the year before: the Overview asks for both, the store is
+    asked once; the next request asks again (nothing is kept across requests)."""
+    import flask
+
+    from dashboard.pages.overview import update_overview
+
+    monkeypatch.setenv("MFHC_CACHE", "off")
+    data.configure(demo_store)
+    ran = []
+    real = data.run_named
+    monkeypatch.setattr(data, "run_named", lambda con, name, params=None: ran.append(name) or real(con, name, params))
+    app = create_app(demo_store)
+    values = ("2025-04-01", "2026-03-31", "all", None, None, None, None, None)
+    for _ in range(2):
+        with app.server.test_request_context():
+            flask.g.mfhc_user = data.Viewer("t", "analyst")
+            update_overview(*values)
+            data.close_request_connection()
+    assert ran.count("kpis") == 4 and ran.count("overview_monthly_trend") == 2, ran
