@@ -30,8 +30,8 @@ missing_by_term as (
         count(*) as pupils,
         sum(possible)::bigint as sessions_possible,
         sum(absent)::bigint as sessions_absent,
-        count(*) filter (where 10 * absent >= possible) as persistent_pupils,
-        count(*) filter (where 2 * absent >= possible) as severe_pupils
+        coalesce(count_if(10 * absent >= possible), 0)::bigint as persistent_pupils,
+        coalesce(count_if(2 * absent >= possible), 0)::bigint as severe_pupils
     from missing_pupil_term
     where possible > 0
     group by all
@@ -86,10 +86,10 @@ child as (
 
 select
     count(*) as children,
-    count(*) filter (where has_upn) as children_with_upn,
-    count(*) filter (where not has_upn) as children_without_upn,
-    count(*) filter (where has_attendance) as children_with_attendance,
-    count(*) filter (where not has_attendance) as children_without_attendance
+    coalesce(count_if(has_upn), 0)::bigint as children_with_upn,
+    coalesce(count_if(not has_upn), 0)::bigint as children_without_upn,
+    coalesce(count_if(has_attendance), 0)::bigint as children_with_attendance,
+    coalesce(count_if(not has_attendance), 0)::bigint as children_without_attendance
 from child;
 
 -- name: absence_children_missing_education

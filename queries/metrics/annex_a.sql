@@ -41,8 +41,8 @@ episode as (
 counts as (
     select
         child_id,
-        count(*) filter (where category in ('missing', 'absent')) as missing_episodes,
-        count(*) filter (where category = 'away') as away_episodes
+        coalesce(count_if(category in ('missing', 'absent')), 0)::bigint as missing_episodes,
+        coalesce(count_if(category = 'away'), 0)::bigint as away_episodes
     from episode
     group by child_id
 ),

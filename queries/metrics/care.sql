@@ -20,9 +20,9 @@ with episode as (
 by_month as (
     select
         month,
-        count(*) filter (where category = 'away') as away_episodes,
-        count(*) filter (where from_care) as from_care_episodes,
-        count(*) filter (where category = 'away' and from_care) as away_from_care_episodes
+        coalesce(count_if(category = 'away'), 0)::bigint as away_episodes,
+        coalesce(count_if(from_care), 0)::bigint as from_care_episodes,
+        coalesce(count_if(category = 'away' and from_care), 0)::bigint as away_from_care_episodes
     from episode
     group by month
 )

@@ -29,7 +29,7 @@ episodes as (
         count(distinct child_no) as children,
         -- Attributed through the police record only (the child is not in this authority's
         -- SSDA903 return, e.g. placed here by another authority): no placement days behind them.
-        count(*) filter (where not child_known_to_ssda903) as episodes_child_not_in_ssda903
+        coalesce(count_if(not child_known_to_ssda903), 0)::bigint as episodes_child_not_in_ssda903
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where home_urn is not null
     group by home_urn

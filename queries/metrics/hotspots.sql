@@ -95,14 +95,14 @@ wards as (
 
 select
     count(*) as episodes,
-    count(*) filter (where police_known) as police_known,
-    count(*) filter (where episodes.ward in (select ward from wards)) as with_ward,
-    count(*) filter (where not police_known) as ssda903_only,
+    coalesce(count_if(police_known), 0)::bigint as police_known,
+    coalesce(count_if(episodes.ward in (select ward from wards)), 0)::bigint as with_ward,
+    coalesce(count_if(not police_known), 0)::bigint as ssda903_only,
     count(*) filter (
         where police_known and episodes.la is not null
             and (episodes.ward is null or episodes.ward not in (select ward from wards))
     ) as outside_area,
-    count(*) filter (where police_known and episodes.la is null) as place_unknown
+    coalesce(count_if(police_known and episodes.la is null), 0)::bigint as place_unknown
 from episodes;
 
 -- name: hotspots_found_cells
@@ -131,6 +131,6 @@ order by code;
 -- LSOA that was split or merged has a new code and no match).
 select
     count(*) as lsoas,
-    count(*) filter (where imd.lsoa is null) as lsoas_without_imd
+    coalesce(count_if(imd.lsoa is null), 0)::bigint as lsoas_without_imd
 from ref_lsoa_ward as lsoa_ward
 left join ref_imd as imd on imd.lsoa = lsoa_ward.lsoa;

@@ -11,10 +11,10 @@ with returned as (
 select
     date_trunc('month', start_date)::date as month,
     count(*) as returned_missing_episodes,
-    count(*) filter (where rhi_offered_within_72h) as rhi_offered_within_72h,
-    count(*) filter (where rhi_completed_within_72h) as rhi_completed_within_72h,
-    round(100.0 * count(*) filter (where rhi_offered_within_72h) / count(*), 1) as rhi_offered_within_72h_pct,
-    round(100.0 * count(*) filter (where rhi_completed_within_72h) / count(*), 1) as rhi_completed_within_72h_pct
+    coalesce(count_if(rhi_offered_within_72h), 0)::bigint as rhi_offered_within_72h,
+    coalesce(count_if(rhi_completed_within_72h), 0)::bigint as rhi_completed_within_72h,
+    round(100.0 * coalesce(count_if(rhi_offered_within_72h), 0)::bigint / count(*), 1) as rhi_offered_within_72h_pct,
+    round(100.0 * coalesce(count_if(rhi_completed_within_72h), 0)::bigint / count(*), 1) as rhi_completed_within_72h_pct
 from returned
 group by 1
 order by 1;
@@ -40,13 +40,13 @@ with attributed as (
 select
     provider,
     count(*) as episodes,
-    count(*) filter (where rhi_offered_within_72h) as rhi_offered_within_72h,
-    count(*) filter (where rhi_completed_within_72h) as rhi_completed_within_72h,
+    coalesce(count_if(rhi_offered_within_72h), 0)::bigint as rhi_offered_within_72h,
+    coalesce(count_if(rhi_completed_within_72h), 0)::bigint as rhi_completed_within_72h,
     case when count(*) >= 5
-        then round(100.0 * count(*) filter (where rhi_offered_within_72h) / count(*), 1)
+        then round(100.0 * coalesce(count_if(rhi_offered_within_72h), 0)::bigint / count(*), 1)
     end as rhi_offered_within_72h_pct,
     case when count(*) >= 5
-        then round(100.0 * count(*) filter (where rhi_completed_within_72h) / count(*), 1)
+        then round(100.0 * coalesce(count_if(rhi_completed_within_72h), 0)::bigint / count(*), 1)
     end as rhi_completed_within_72h_pct
 from attributed
 group by provider
@@ -146,15 +146,15 @@ interviews as (
 
 select *
 from (
-    select 1 as risk_order, 'Harm disclosed' as risk, count(*) filter (where harm_disclosed) as interviews
+    select 1 as risk_order, 'Harm disclosed' as risk, coalesce(count_if(harm_disclosed), 0)::bigint as interviews
     from interviews
     union all
-    select 2, 'Child sexual exploitation risk', count(*) filter (where cse_risk) from interviews
+    select 2, 'Child sexual exploitation risk', coalesce(count_if(cse_risk), 0)::bigint from interviews
     union all
-    select 3, 'Child criminal exploitation risk', count(*) filter (where cce_risk) from interviews
+    select 3, 'Child criminal exploitation risk', coalesce(count_if(cce_risk), 0)::bigint from interviews
     union all
-    select 4, 'Trafficking risk', count(*) filter (where trafficking_risk) from interviews
+    select 4, 'Trafficking risk', coalesce(count_if(trafficking_risk), 0)::bigint from interviews
     union all
-    select 5, 'Gang risk', count(*) filter (where gang_risk) from interviews
+    select 5, 'Gang risk', coalesce(count_if(gang_risk), 0)::bigint from interviews
 )
 order by risk_order;
