@@ -160,7 +160,8 @@ def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> lis
     """Closed ring (BNG metres) of the convex hull of the 100 m cells centred on the points,
     padded by `padding` metres: a polygon even for one cell or a line of cells."""
     half = GRID_METRES / 2
-    centres = np.unique(np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)]), axis=0)
+    # (A cell repeated, e.g. once per ward, changes no hull: no need to drop repeats first.)
+    centres = np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)])
     if len(centres) > 16:
         # Only cells on the hull of the centres can put a corner on the outline (the hull of
         # the squares is the hull of the centres, widened by a square): skip the rest.
@@ -201,8 +202,7 @@ def cluster_outlines(cells: pd.DataFrame, ward_names: dict[str, str],
         "label": labels[clustered],
         "grid_e": cells["grid_e"].to_numpy(dtype=float)[clustered],
         "grid_n": cells["grid_n"].to_numpy(dtype=float)[clustered],
-        "name": cells["ward"].map(lambda w: ward_names.get(w, OUTSIDE) if isinstance(w, str) else OUTSIDE)
-                             .to_numpy(dtype=object)[clustered],
+        "name": cells["ward"].map(ward_names).fillna(OUTSIDE).to_numpy(dtype=object)[clustered],
         "episodes": cells["episodes"].to_numpy()[clustered],
     })
     totals = frame.groupby("label")["episodes"].sum()
@@ -214,7 +214,14 @@ def cluster_outlines(cells: pd.DataFrame, ward_names: dict[str, str],
     by_ward = (frame.groupby(["label", "name"])["episodes"].sum().reset_index()
                .sort_values(["label", "episodes", "name"], ascending=[True, False, True], kind="stable"))
     wards = by_ward.groupby("label", sort=True)["name"].agg(list)
-    rings = [hull_outline(members["grid_e"], members["grid_n"]) for _, members in frame.groupby("label", sort=True)]
+    # The cells of each cluster as slices of arrays sorted by label (hundreds of clusters
+    # nationally: a pandas group per cluster cost more than its hull).
+    order = np.argsort(frame["label"].to_numpy(), kind="stable")
+    sorted_labels = frame["label"].to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    grid_e = np.split(frame["grid_e"].to_numpy()[order], starts[1:])
+    grid_n = np.split(frame["grid_n"].to_numpy()[order], starts[1:])
+    rings = [hull_outline(e, n) for e, n in zip(grid_e, grid_n)]
     # One reprojection for every ring.
     lon_all, lat_all = to_wgs84([x for ring in rings for x, _ in ring], [y for ring in rings for _, y in ring])
     rows, at = [], 0
