@@ -295,20 +295,21 @@ def test_open_data_table_follows_the_filters(server, context):
     page.on("request", lambda r: requests.append(r.post_data or "") if "_dash-update-component" in r.url else None)
     card = page.locator("#overview-trend-card")
     card.get_by_role("button", name="Show data table").click()
-    cells = "t => Array.from(t.querySelectorAll('tbody td')).map(td => td.textContent)"
-    table = card.locator("table.data-table")
-    table.wait_for(state="attached", timeout=DRAW_TIMEOUT_MS)
-    before = table.evaluate(cells)
+    card.locator("table.data-table").wait_for(state="attached", timeout=DRAW_TIMEOUT_MS)
     choose(page, "filter-care", "From care")
-    page.wait_for_function("(old) => { const t = document.querySelector('#overview-trend-card table.data-table');"
-                           " return t && JSON.stringify(Array.from(t.querySelectorAll('tbody td'))"
-                           ".map(td => td.textContent)) !== old; }",
-                           arg=__import__("json").dumps(before), timeout=DRAW_TIMEOUT_MS)
+    page.wait_for_url(lambda url: url_filters(url).get("care") == "care", timeout=DRAW_TIMEOUT_MS)
     filters = expected_for(page.url)
     with read_only(server.db) as con:
         trend = run_named(con, "overview_monthly_trend", filters.sql_params())
-    after = card.locator("table.data-table").evaluate(cells)
-    assert after[1::3] == [str(v) for v in trend["episodes"]]
+        everyone = run_named(con, "overview_monthly_trend", {**filters.sql_params(), "from_care": None})
+    wanted = [str(v) for v in trend["episodes"]]
+    assert wanted != [str(v) for v in everyone["episodes"]]
+    # The open table comes to show the filtered months (the episodes column), or this times out.
+    page.wait_for_function(
+        "(wanted) => { const t = document.querySelector('#overview-trend-card table.data-table');"
+        " if (!t) return false; const got = Array.from(t.querySelectorAll('tbody tr'))"
+        ".map(r => r.children[1].textContent); return JSON.stringify(got) === JSON.stringify(wanted); }",
+        arg=wanted, timeout=DRAW_TIMEOUT_MS)
     watched.wait_drawn()
     # Of the table callbacks, only the open table's ran: the funnel's table stayed hidden.
     tables = [body for body in requests if "chart-table" in body]
