@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,10 +28,21 @@ from dashboard.filters import FILTER_INPUTS, Filters
 log = logging.getLogger(__name__)
 
 
+def _page(name: str):
+    """A page module as the app loaded it: Dash's pages folder imports `pages.<name>`; tests
+    and scripts import `dashboard.pages.<name>`. A page is never first imported here: an
+    import in this thread would register the page outside Dash's context."""
+    for module_name in (f"pages.{name}", f"dashboard.pages.{name}"):
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+    return importlib.import_module(f"dashboard.pages.{name}")
+
+
 def default_view_calls(filters: Filters) -> dict:
     """Every page callback of the default view, as the pages call them on a first visit
     (no home, child or place chosen yet)."""
-    from dashboard.pages import absence, care, homes, hotspots, interviews, overview, quality, repeat
+    absence, care, homes, hotspots, interviews, overview, quality, repeat = (
+        _page(name) for name in ("absence", "care", "homes", "hotspots", "interviews", "overview", "quality", "repeat"))
 
     values = (filters.period_start.isoformat(), filters.period_end.isoformat(), filters.care,
               filters.age_band, filters.sex, filters.ethnicity_group, filters.risk_level)

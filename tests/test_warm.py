@@ -86,3 +86,25 @@ def test_one_warm_up_per_store_version_in_the_background(store, monkeypatch):
     data.forget_instances()
     data._open(store, None)[0].close()        # off: no thread at all
     assert not [t for t in __import__("threading").enumerate() if t.name == "mfhc-warm"]
+
+
+def test_a_server_process_warms_the_default_view_as_dash_loads_its_pages(store, tmp_path):
+    """In a served process Dash imports the pages itself (as `pages.<name>`): the warm-up
+    thread must use those modules, not import them again outside Dash's context."""
+    import os
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    env = {**os.environ, "MFHC_DB": str(store), "MFHC_STATE_DIR": str(state), "MFHC_WARM": "on"}
+    env.pop("MFHC_CACHE", None)
+    script = ("import time, pathlib, dashboard.app\n"
+              "for _ in range(600):\n"
+              "    locks = list(pathlib.Path(%r).glob('cache/warm-*.lock'))\n"
+              "    if locks and locks[0].read_text() == 'done':\n"
+              "        break\n"
+              "    time.sleep(0.2)\n") % str(state)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert [lock.read_text() for lock in state.glob("cache/warm-*.lock")] == ["done"]
