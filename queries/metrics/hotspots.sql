@@ -3,15 +3,8 @@
 -- went missing from ($place = 'missing_from') or was found in ($place = 'found'), the
 -- resident child population, the rate per 1,000 children (no rate under 5 episodes) and
 -- the population-weighted mean IMD 2019 decile of the ward's LSOAs.
--- Population: stg_population.area_code is an LSOA (summed to wards through
--- ref_lsoa_ward) or already a ward code (used as it is).
-with wards as (
-    select code as ward, name as ward_name
-    from ref_area
-    where level = 'ward'
-),
-
-episodes as (
+-- Population and IMD per ward are built at load (mart_ward, queries/marts/040).
+with episodes as (
     select case when $place = 'found' then found_ward else missing_from_ward end as ward
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
     where police_known
@@ -22,60 +15,20 @@ ward_episodes as (
     from episodes
     where ward is not null
     group by ward
-),
-
-population_area as (
-    select
-        coalesce(lsoa_ward.ward, wards.ward) as ward,
-        lsoa_ward.lsoa,
-        population.children
-    from stg_population as population
-    left join ref_lsoa_ward as lsoa_ward on lsoa_ward.lsoa = population.area_code
-    left join wards on wards.ward = population.area_code
-),
-
-ward_population as (
-    select ward, sum(children) as children
-    from population_area
-    where ward is not null
-    group by ward
-),
-
-lsoa_imd as (
-    select
-        lsoa_ward.ward,
-        imd.imd_decile,
-        population.children
-    from ref_lsoa_ward as lsoa_ward
-    join ref_imd as imd on imd.lsoa = lsoa_ward.lsoa
-    left join stg_population as population on population.area_code = lsoa_ward.lsoa
-),
-
-ward_imd as (
-    select
-        ward,
-        case
-            when sum(children) > 0 then sum(imd_decile * children) / sum(children)
-            else avg(imd_decile)
-        end as imd_decile
-    from lsoa_imd
-    group by ward
 )
 
 select
     wards.ward,
     wards.ward_name,
     coalesce(ward_episodes.episodes, 0) as episodes,
-    ward_population.children,
+    wards.children,
     case
-        when coalesce(ward_episodes.episodes, 0) >= 5 and ward_population.children > 0
-            then round(1000.0 * ward_episodes.episodes / ward_population.children, 1)
+        when coalesce(ward_episodes.episodes, 0) >= 5 and wards.children > 0
+            then round(1000.0 * ward_episodes.episodes / wards.children, 1)
     end as rate_per_1000,
-    round(ward_imd.imd_decile, 1) as imd_decile
-from wards
+    round(wards.imd_decile, 1) as imd_decile
+from mart_ward as wards
 left join ward_episodes using (ward)
-left join ward_population using (ward)
-left join ward_imd using (ward)
 order by episodes desc, wards.ward_name;
 
 -- name: hotspots_place_coverage
