@@ -37,3 +37,17 @@ def rhi(rhi_ref: str, outcome: str, offered_at: str = "", completed_at: str = ""
     row = {"rhi_ref": rhi_ref, "outcome": outcome, "offered_at": offered_at, "completed_at": completed_at}
     row.update(extra)
     return row
+
+
+def write_three_episodes(folder: Path) -> Path:
+    """A tiny source folder: two children, three police episodes (one high risk, one from
+    foster care, one a year earlier) and one completed return interview."""
+    write_table(folder, "police_incidents", [
+        police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00", risk_level="high"),
+        police("I2", "P2", "2025-06-01T08:00", "2025-06-01T09:00", missing_from_type="foster_care",
+               date_of_birth="2012-01-01"),
+        police("I3", "P2", "2024-06-01T08:00", "2024-06-01T09:00"),
+    ])
+    write_table(folder, "return_interviews", [rhi("R1", "completed", "2025-05-02T08:00", "2025-05-02T09:00",
+                                                  person_ref="P1", episode_refs="I1")])
+    return folder

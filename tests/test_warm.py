@@ -11,21 +11,14 @@ from dashboard.app import create_app
 from dashboard.filters import Filters
 from pipelines.config import Settings
 from pipelines.load import load
-from sources import police, rhi, write_table
+from sources import write_three_episodes
 
 
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
     monkeypatch.delenv("MFHC_CACHE", raising=False)
     source = tmp_path / "src"
-    write_table(source, "police_incidents", [
-        police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00", risk_level="high"),
-        police("I2", "P2", "2025-06-01T08:00", "2025-06-01T09:00", missing_from_type="foster_care",
-               date_of_birth="2012-01-01"),
-        police("I3", "P2", "2024-06-01T08:00", "2024-06-01T09:00"),
-    ])
-    write_table(source, "return_interviews", [rhi("R1", "completed", "2025-05-02T08:00", "2025-05-02T09:00",
-                                                  person_ref="P1", episode_refs="I1")])
+    write_three_episodes(source)
     db = tmp_path / "mfhc.duckdb"
     load(source, Settings(db_path=db))
     create_app(db)
