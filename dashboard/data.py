@@ -30,7 +30,7 @@ import pandas as pd
 from dashboard import access
 from dashboard.access import RECORD, AccessDenied, Aggregate
 from dashboard.filters import Filters
-from pipelines.config import load_settings
+from pipelines.config import ConfigError, load_settings
 from pipelines.kpis import kpi_params, kpis_from_row
 from pipelines.store import StoreMissing, run_named
 from pipelines.suppression import suppress_frame
@@ -123,6 +123,16 @@ def when_new_version(hook) -> None:
         _new_version_hooks.append(hook)
 
 
+def _instance_config(path: Path) -> dict:
+    """`[database] serve_memory_limit`, when set: each worker keeps an instance, whose block
+    cache may otherwise grow to DuckDB's default (80 % of the machine's memory)."""
+    try:
+        limit = load_settings(db_path=path).serve_memory_limit
+    except ConfigError:
+        limit = None
+    return {"memory_limit": limit} if limit else {}
+
+
 def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnection, tuple]:
     """This process's instance over the file whose version is `expected` (None: the current
     one), made anew when a load has swapped in another file. A replaced instance is dropped,
@@ -136,7 +146,7 @@ def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnec
             held = _instances.get(key)
             if held is not None and held[0] == os.getpid() and held[1] == version:
                 return held[2], version
-            instance = duckdb.connect(":memory:")
+            instance = duckdb.connect(":memory:", config=_instance_config(path))
             try:
                 instance.execute("attach ? as store (read_only)", [key])
             except BaseException:

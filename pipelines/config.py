@@ -7,6 +7,7 @@ or from a key file beside the database that the first load creates.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ class Settings:
     # Single sign-on (OpenID Connect), e.g. Microsoft Entra ID; None: local accounts only.
     oidc: dict | None = None
     session_minutes: int = 480
+    # The dashboard's DuckDB memory per worker (its block cache and query memory), as DuckDB
+    # writes sizes ("1GB", "512MiB"); None: DuckDB's default, 80 % of the machine's memory.
+    serve_memory_limit: str | None = None
 
     @property
     def state_path(self) -> Path:
@@ -82,8 +86,14 @@ def load_settings(config_path: Path | None = None, db_path: Path | None = None) 
     state = raw.get("state") or {}
     state_dir = os.environ.get("MFHC_STATE_DIR") or state.get("dir")
     auth = raw.get("auth") or {}
+    database = raw.get("database") or {}
+    serve_memory_limit = database.get("serve_memory_limit")
+    if serve_memory_limit is not None and not re.fullmatch(
+            r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(serve_memory_limit).strip()):
+        raise ConfigError(f"{path}: [database] serve_memory_limit {serve_memory_limit!r} is not a size such as "
+                          "'1GB' or '512MiB'")
     return Settings(
-        db_path=Path(db_path or env_db or raw.get("database", {}).get("path") or DEFAULT_DB),
+        db_path=Path(db_path or env_db or database.get("path") or DEFAULT_DB),
         authority_name=authority.get("name", Settings.authority_name),
         authority_code=authority.get("code", Settings.authority_code),
         column_maps=column_maps,
@@ -95,4 +105,5 @@ def load_settings(config_path: Path | None = None, db_path: Path | None = None) 
         state_dir=Path(state_dir) if state_dir else None,
         oidc=auth.get("oidc") or None,
         session_minutes=int(auth.get("session_minutes", Settings.session_minutes)),
+        serve_memory_limit=str(serve_memory_limit).strip() if serve_memory_limit is not None else None,
     )

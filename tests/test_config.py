@@ -23,3 +23,34 @@ def test_broken_config_is_a_clear_error(tmp_path):
     bad.write_text("[sources\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(bad)
+
+
+def test_serve_memory_limit_is_a_size_or_a_clear_error(tmp_path):
+    config = tmp_path / "mfhc.toml"
+    assert load_settings(config_path=Path("mfhc.example.toml")).serve_memory_limit in (None, "1GB")
+    config.write_text('[database]\nserve_memory_limit = "512MiB"\n', encoding="utf-8")
+    assert load_settings(config_path=config).serve_memory_limit == "512MiB"
+    config.write_text('[database]\nserve_memory_limit = "lots"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="serve_memory_limit 'lots'"):
+        load_settings(config_path=config)
+
+
+def test_the_dashboard_instance_takes_the_serve_memory_limit(tmp_path, monkeypatch):
+    import duckdb
+
+    from dashboard import data
+
+    db = tmp_path / "mfhc.duckdb"
+    duckdb.connect(str(db)).close()
+    config = tmp_path / "mfhc.toml"
+    config.write_text('[database]\nserve_memory_limit = "300MiB"\n', encoding="utf-8")
+    monkeypatch.setenv("MFHC_CONFIG", str(config))
+    data.configure(db)
+    try:
+        cursor, _ = data._open(db, None)
+        shown = cursor.execute("select current_setting('memory_limit')").fetchone()[0]
+        cursor.close()
+        assert shown.replace(" ", "") in ("300.0MiB", "314.5MB", "300MiB"), shown
+    finally:
+        data.forget_instances()
+        data.configure(None)
