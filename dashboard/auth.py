@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard import data
 from dashboard.access import ROLES, AccessDenied
-from pipelines import audit, users
+from pipelines import audit, state, users
 from pipelines.config import Settings, load_settings
 from pipelines.store import StoreMissing
 
@@ -156,6 +156,7 @@ def _start_session(user: users.User) -> None:
     session["user"] = user.username
     session["login_at"] = time.time()
     session["csrf"] = secrets.token_urlsafe(32)
+    session["sid"] = secrets.token_urlsafe(24)
 
 
 def _unauthenticated():
@@ -171,9 +172,13 @@ def require_session():
         return None
     username = session.get("user")
     login_at = float(session.get("login_at") or 0)
+    session_id = session.get("sid")
     account = users.get_user(username, _settings()) if username else None
     too_old = time.time() - login_at > _settings().session_minutes * 60
-    if account is None or too_old:
+    # A signed-out session's cookie can come back on a response to a request sent before the
+    # sign-out (every response refreshes the cookie): its id says it has ended.
+    ended = not session_id or (account is not None and state.session_ended(str(session_id), _settings()))
+    if account is None or too_old or ended:
         if username:        # a removed account or an expired sign-in: end it (an anonymous
             session.clear()  # visitor's session only holds the sign-in form's token: kept)
         return _unauthenticated()
@@ -210,6 +215,9 @@ def logout():
     username = session.get("user")
     if username:
         record("logout", user=username)
+    if session.get("sid"):
+        until = float(session.get("login_at") or time.time()) + _settings().session_minutes * 60
+        state.end_session(str(session["sid"]), until, _settings())
     session.clear()
     return redirect("/login")
 

@@ -34,6 +34,10 @@ create table if not exists checklist_answers (
     answered_by text not null,
     answered_at text not null      -- every answer is kept; the latest per question is current
 );
+create table if not exists ended_sessions (
+    session_id text primary key,   -- the random id a sign-in gives its session cookie
+    until real not null            -- unix time after which the cookie has expired anyway
+);
 """
 
 
@@ -54,3 +58,18 @@ def connect(settings: Settings | None = None):
         yield con
     finally:
         con.close()
+
+
+def end_session(session_id: str, until: float, settings: Settings | None = None) -> None:
+    """A signed-out session stays ended: a response to a request sent before the sign-out
+    may still carry its cookie back to the browser. Kept until the cookie would expire."""
+    import time
+
+    with connect(settings) as con:
+        con.execute("delete from ended_sessions where until < ?", (time.time(),))
+        con.execute("insert or replace into ended_sessions values (?, ?)", (session_id, until))
+
+
+def session_ended(session_id: str, settings: Settings | None = None) -> bool:
+    with connect(settings) as con:
+        return con.execute("select 1 from ended_sessions where session_id = ?", (session_id,)).fetchone() is not None

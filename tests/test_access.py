@@ -202,6 +202,24 @@ def test_sessions_end_on_expiry_removal_and_sign_out(site):
     assert client.get("/_dash-layout").status_code == 401
 
 
+def test_a_signed_out_session_stays_ended_when_its_cookie_comes_back(site):
+    """Every response refreshes the session cookie, so one answering a request sent before
+    the sign-out can hand the browser the signed-in cookie again: it must not work."""
+    app, settings, *_ = site
+    client = client_as(app, "analyst")
+    assert client.get("/_dash-layout").status_code == 200
+    before = client.get_cookie("mfhc_session").value      # what a late response would set again
+    assert client.get("/logout").status_code == 302
+    client.set_cookie("mfhc_session", before, domain="localhost")
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/").status_code == 302
+    # Signing in again is a new session, which works; the ended one stays ended.
+    again = client_as(app, "analyst")
+    assert again.get("/_dash-layout").status_code == 200
+    client.set_cookie("mfhc_session", before, domain="localhost")
+    assert client.get("/_dash-layout").status_code == 401
+
+
 def test_a_role_change_takes_effect_at_the_next_request(site):
     app, settings, *_ = site
     client = client_as(app, "analyst")
