@@ -217,14 +217,18 @@ def close_request_connection(_error=None) -> None:
         con.close()
 
 
+def cache_directory() -> Path:
+    """Where the shared cache lives: beside the application state."""
+    return load_settings(db_path=db_path()).state_path / "cache"
+
+
 def _result_cache():
     """Aggregates cached on disk beside the application state (mode 600), shared by workers."""
     global _cache
     if _cache is None and os.environ.get("MFHC_CACHE", "on") != "off":
         from cachelib import FileSystemCache
 
-        directory = load_settings(db_path=db_path()).state_path / "cache"
-        _cache = FileSystemCache(str(directory), threshold=5000, default_timeout=0, mode=0o600)
+        _cache = FileSystemCache(str(cache_directory()), threshold=5000, default_timeout=0, mode=0o600)
     return _cache
 
 

@@ -79,11 +79,10 @@ def warm_default_view() -> dict[str, float]:
 
 
 def _lock_path(version: tuple) -> Path | None:
-    cache = data._result_cache()
-    if cache is None:
+    if data._result_cache() is None:      # no shared cache: nothing to warm
         return None
     digest = hashlib.sha256(repr((str(data.db_path()), version)).encode()).hexdigest()[:16]
-    return Path(cache._path) / f"warm-{digest}.lock"
+    return data.cache_directory() / f"warm-{digest}.lock"
 
 
 def _warm_once(version: tuple) -> None:
