@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -42,7 +43,33 @@ def _merged(base: dict, extra: dict) -> dict:
     return out
 
 
-def figure_from(traces: list[dict], layout: dict | None = None, title: str = "", height: int = 380) -> go.Figure:
+def _sent(value):
+    """`value` as Plotly sends it to the browser (what `go.Figure.to_dict` gives): numeric
+    arrays as base64 typed arrays, dicts and lists of dicts rebuilt, every other leaf shared.
+    Nothing of the figure is copied or changed (see `ServedFigure`)."""
+    if isinstance(value, dict):
+        return {key: (item if is_skipped_key(key)
+                      else to_typed_array_spec(item) if is_homogeneous_array(item) else _sent(item))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (dict, list, tuple)):
+        return [_sent(item) for item in value]
+    return value
+
+
+class ServedFigure(go.Figure):
+    """A figure as the dashboard sends it. `go.Figure.to_dict` (which Dash's encoder calls
+    for every figure of a response) deep-copies the whole figure, its default template of
+    some 600 values included, and then walks every value of every array again to find the
+    numeric ones: about 7 ms a figure, a third of a small callback's time. This gives the
+    same dict without copying: new dicts over the figure's own values, numeric arrays
+    base64-encoded as Plotly does. Lists of values (a trace's x or text) are shared, not
+    copied, so the result is for encoding, not for changing."""
+
+    def to_dict(self):
+        return _sent({"data": self._data, "layout": self._layout})
+
+
+def figure_from(traces: list[dict], layout: dict | None = None, title: str = "", height: int = 380) -> ServedFigure:
     """A figure from plain trace dicts with the dashboard's look, `layout` merged over it the
     way update_layout merges. Built in one go without validation: for figures with
     thousands of points or large GeoJSON, each validated call copies them again (most of
@@ -65,7 +92,7 @@ def figure_from(traces: list[dict], layout: dict | None = None, title: str = "",
         base["title"] = {"text": title, "x": 0, "xanchor": "left"}
     # go.Figure puts in the default template itself (its axes, hover mode and geo colours),
     # as for a validated figure: setting it again would validate and copy it once more.
-    return go.Figure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
+    return ServedFigure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
 
 
 def empty_figure(message: str) -> go.Figure:
