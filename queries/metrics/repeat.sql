@@ -136,7 +136,7 @@ order by months.month;
 -- days up to and including it (a range window over the start date, as a day number: a
 -- range over dates with an interval would compare timestamps).
 with history as (
-    select child_no, episode_id, start_date, start_at, from_care, age_band
+    select child_no, child_seq, start_date, from_care, age_band
     from mart_episodes_filtered(
         ($period_start::date - to_days($escalation_days::integer))::date, $period_end, $from_care, $age_band, $sex,
         $ethnicity_group, $risk_level
@@ -175,7 +175,7 @@ windows as (
     select distinct
         child_no,
         start_date as window_end,
-        min(start_date) over last_days as window_start,
+        first_value(start_date) over last_days as window_start,
         count(*) over last_days as episodes_in_window
     from (
         select child_no, start_date, (start_date - date '2000-01-01') as day_number
@@ -189,16 +189,20 @@ windows as (
     qualify start_date >= $period_start::date
 ),
 
+-- Each child's window with the most episodes, the earliest of them: one whole number ranks
+-- them (more episodes first, then the earlier end: day numbers are under 100,000).
 met as (
-    select * from windows where episodes_in_window >= $escalation_episodes::integer
+    select *, episodes_in_window::bigint * 100000 - (window_end - date '2000-01-01') as window_rank
+    from windows
+    where episodes_in_window >= $escalation_episodes::integer
 ),
 
 per_child as (
     select
         child_no,
         max(episodes_in_window) as episodes_in_window,
-        arg_min(window_start, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_start,
-        arg_min(window_end, [-episodes_in_window::bigint, epoch(window_end)::bigint]) as window_end,
+        arg_max(window_start, window_rank) as window_start,
+        arg_max(window_end, window_rank) as window_end,
         min(date_trunc('month', window_end))::date as first_met_month
     from met
     group by child_no
@@ -208,8 +212,8 @@ latest as (
     select
         child_no,
         max(start_date) as latest_episode,
-        arg_max(from_care, (start_date, coalesce(start_at, '-infinity'::timestamp), episode_id)) as from_care,
-        arg_max(age_band, (start_date, coalesce(start_at, '-infinity'::timestamp), episode_id)) as age_band
+        arg_max(from_care, child_seq) as from_care,
+        arg_max(age_band, child_seq) as age_band
     from history
     where start_date >= $period_start::date and child_no in (select child_no from per_child)
     group by child_no
