@@ -208,6 +208,8 @@ per_child as (
     group by child_no
 ),
 
+-- The latest episode is the one with the highest child_seq (mart_episode's order of a
+-- child's episodes: start date, start time with none first, episode id).
 latest as (
     select
         child_no,
