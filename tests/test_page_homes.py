@@ -303,3 +303,45 @@ def test_a_national_funnel_draws_its_many_homes_with_webgl_and_names_outliers_in
     assert set(kinds.values()) == {"scatter", "scattergl"}
     assert {t.type for t in fig.funnel_figure(frame, webgl_above=count).data} == {"scatter"}
     assert {t.type for t in fig.funnel_figure(frame).data} == {"scatter"}   # the board pack: SVG
+
+
+def test_a_national_funnel_names_its_top_outliers_in_a_trace_of_their_own():
+    """Hundreds of outliers nationally: only the OUTLIERS_NAMED highest rates carry a label,
+    drawn in SVG over the others; the rest are markers alone (WebGL on a large funnel), and
+    the two traces are one legend entry."""
+    count = 200
+    outliers = fig.OUTLIERS_NAMED + 15
+    rates = pd.DataFrame({
+        "urn": [f"SC{n:06d}" for n in range(count)], "home_name": [f"Home {n}" for n in range(count)],
+        "episodes": [40 + n for n in range(outliers)] + [2] * (count - outliers), "placement_days": [365] * count,
+        "placed_child_years": [1.0] * count,
+    })
+    frame = fig.funnel_frame(rates)
+    assert (frame["position"] == fig.OUTLIER).sum() == outliers
+    for webgl_above, rest_type in ((100, "scattergl"), (None, "scatter")):
+        traces = [t for t in fig.funnel_figure(frame, webgl_above=webgl_above).data
+                  if t.name == fig.OUTLIER.capitalize()]
+        rest, named = traces
+        assert named.type == "scatter" and named.mode == "markers+text"
+        # The highest rates: the homes with most episodes, each named by its label.
+        assert sorted(named.text) == sorted(f"Home {n}" for n in range(outliers - fig.OUTLIERS_NAMED, outliers))
+        assert list(named.text) == list(named.hovertext)
+        assert rest.type == rest_type and rest.mode == "markers" and rest.text is None
+        assert len(rest.x) == outliers - fig.OUTLIERS_NAMED
+        assert rest.showlegend is not False and named.showlegend is False
+        assert rest.legendgroup == named.legendgroup
+        assert rest.marker.symbol == named.marker.symbol == "diamond"
+
+
+def test_the_pages_charts_leave_room_for_their_labels_and_the_board_pack_keeps_its_own(store):
+    """Plotly draws a figure a second time when its labels or legend need more room than its
+    margins give: the page's funnel and trend ask for that room (the browser test checks
+    Plotly took no more); the board pack's funnel keeps its margins."""
+    frame = fig.funnel_frame(data.query("homes_rates", _filters()))
+    page = fig.funnel_figure(frame, webgl_above=fig.WEBGL_ABOVE, layout=fig.FUNNEL_PAGE_LAYOUT)
+    pack = fig.funnel_figure(frame)
+    assert (page.layout.margin.l, page.layout.margin.b, page.layout.height) == (80, 200, 594)
+    assert (pack.layout.margin.l, pack.layout.margin.b, pack.layout.height) == (60, 150, 560)
+    assert page.layout.margin.t == pack.layout.margin.t and page.data == pack.data
+    monthly = data.query("homes_monthly", _filters(), home_urn=ASH)
+    assert fig.monthly_figure(monthly, "Ash House").layout.margin.b == 70

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from scipy.special import pdtr
 from scipy.stats import norm
 
-from dashboard.figures.common import PALETTE, empty_figure, figure_from
+from dashboard.figures.common import PALETTE, _merged, empty_figure, figure_from
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -135,16 +135,23 @@ def funnel_data(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 WEBGL_ABOVE = 2_000   # homes on the funnel beyond which the dashboard draws them with WebGL
+# The dashboard's funnel leaves room for its axis labels and its legend below the plot (three
+# rows at the page's width): when a label or the legend needs more room than the margins give,
+# Plotly draws the whole figure a second time (automargin), and with thousands of homes the
+# drawing is most of the page's time. The figure is taller by as much, so the plot keeps its size.
+FUNNEL_PAGE_LAYOUT = {"margin": {"l": 80, "b": 200}, "height": 594}
 
 
-def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None) -> go.Figure:
+def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None, layout: dict | None = None) -> go.Figure:
     """The funnel plot. Built as plain dicts in one go (a national store has thousands of
     homes: one validated graph_objects call per trace and per update costs more than the
     data). Only the OUTLIERS_NAMED outliers with the highest rates carry a name on the
-    chart; every marker names its home on hover. With more than `webgl_above` homes (the
-    dashboard passes WEBGL_ABOVE), the homes other than the outliers are drawn by WebGL
-    (`scattergl`): a browser takes seconds to draw 12,672 SVG markers. The board pack keeps
-    SVG throughout (None)."""
+    chart, drawn as a trace of their own over the other outliers (one legend entry for
+    both); every marker names its home on hover. With more than `webgl_above` homes (the
+    dashboard passes WEBGL_ABOVE), the homes other than the named outliers are drawn by
+    WebGL (`scattergl`): a browser takes seconds to draw 12,672 SVG markers. The board pack
+    keeps SVG throughout (None). `layout` is merged over the figure's layout (the dashboard
+    passes FUNNEL_PAGE_LAYOUT)."""
     placed = frame[frame["position"] != NO_YEARS]
     if placed.empty or placed["overall_rate"].isna().all():
         return empty_figure("No placement days at children's homes in this period")
@@ -173,41 +180,61 @@ def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None) -> go.Fig
     beyond = placed[placed["rate"] > y_top].sort_values("rate", ascending=False)
     shown_y = placed["rate"].copy()
     shown_y[beyond.index] = [y_top * (0.97 - 0.07 * i) for i in range(len(beyond))]
-    named = set(placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
-                .head(OUTLIERS_NAMED).index)
-    for position, (colour, symbol, size) in POSITION_STYLE.items():
-        points = placed[placed["position"] == position]
-        if points.empty:
+    named = placed.index.isin(placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
+                              .head(OUTLIERS_NAMED).index)
+    large = webgl_above is not None and len(placed) > webgl_above
+    for position, style in POSITION_STYLE.items():
+        if position != OUTLIER:
+            traces.append(_homes_trace(placed[placed["position"] == position], shown_y, y_top, position, style,
+                                       large=large))
             continue
-        rates = points["rate"].to_numpy(dtype=float)
-        labels = [f"{name} ({rate:.0f} per year, off scale)" if rate > y_top else name
-                  for name, rate in zip(points["home_name"].tolist(), rates.tolist())]
-        outlier = position == OUTLIER
-        webgl = not outlier and webgl_above is not None and len(placed) > webgl_above
-        trace = {
-            # Single precision is ample for positions and hover figures and halves the payload.
-            "type": "scattergl" if webgl else "scatter",
-            "x": points["placed_child_years"].to_numpy(dtype=np.float32),
-            "y": shown_y[points.index].to_numpy(dtype=np.float32),
-            "name": position.capitalize(), "mode": "markers+text" if outlier else "markers",
-            "hovertext": labels,
-            "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": PALETTE[7], "width": 1}},
-            "customdata": np.column_stack([points["episodes"].to_numpy(dtype=float),
-                                           points["expected"].to_numpy(dtype=float), rates]).astype(np.float32),
-            "hovertemplate": "%{hovertext}<br>%{customdata[0]:.0f} episodes (expected %{customdata[1]:.1f})<br>"
-                             "%{x:.2f} placed-child-years<br>%{customdata[2]:.2f} per year<extra></extra>",
-        }
-        if not webgl:
-            trace["cliponaxis"] = False
-        if outlier:
-            trace.update(text=[label if i in named else "" for i, label in zip(points.index, labels)],
-                         textposition="middle right", textfont={"size": 12, "color": PALETTE[7]})
-        traces.append(trace)
-    return figure_from(traces, {
+        # The outliers in two traces, one legend entry: those not named, then the named ones
+        # over them with their labels (always SVG: WebGL draws text as images, slowly).
+        outliers = placed["position"] == position
+        rest = _homes_trace(placed[outliers & ~named], shown_y, y_top, position, style, large=large)
+        labelled = _homes_trace(placed[outliers & named], shown_y, y_top, position, style, large=large,
+                                with_names=True)
+        if rest is not None and labelled is not None:
+            rest["legendgroup"] = labelled["legendgroup"] = "outlier"
+            labelled["showlegend"] = False
+        traces.extend([rest, labelled])
+    traces = [trace for trace in traces if trace is not None]
+    return figure_from(traces, _merged({
         "xaxis": {"title": {"text": "Placed-child-years in the period"}, "range": [0, x_max]},
         "yaxis": {"title": {"text": "Episodes per placed-child-year"}, "range": [0, y_top]},
         "legend": {"orientation": "h", "y": -0.16, "yanchor": "top"}, "margin": {"b": 150},
-    }, height=560)
+    }, layout or {}), height=560)
+
+
+def _homes_trace(points: pd.DataFrame, shown_y: pd.Series, y_top: float, position: str, style: tuple,
+                 large: bool, with_names: bool = False) -> dict | None:
+    """One marker trace of the funnel: the homes of one position (None: no such home), drawn
+    with WebGL on a `large` funnel, except the named outliers (SVG: WebGL draws text slowly)."""
+    if points.empty:
+        return None
+    colour, symbol, size = style
+    rates = points["rate"].to_numpy(dtype=float)
+    labels = [f"{name} ({rate:.0f} per year, off scale)" if rate > y_top else name
+              for name, rate in zip(points["home_name"].tolist(), rates.tolist())]
+    webgl = large and not with_names
+    trace = {
+        # Single precision is ample for positions and hover figures and halves the payload.
+        "type": "scattergl" if webgl else "scatter",
+        "x": points["placed_child_years"].to_numpy(dtype=np.float32),
+        "y": shown_y[points.index].to_numpy(dtype=np.float32),
+        "name": position.capitalize(), "mode": "markers+text" if with_names else "markers",
+        "hovertext": labels,
+        "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": PALETTE[7], "width": 1}},
+        "customdata": np.column_stack([points["episodes"].to_numpy(dtype=float),
+                                       points["expected"].to_numpy(dtype=float), rates]).astype(np.float32),
+        "hovertemplate": "%{hovertext}<br>%{customdata[0]:.0f} episodes (expected %{customdata[1]:.1f})<br>"
+                         "%{x:.2f} placed-child-years<br>%{customdata[2]:.2f} per year<extra></extra>",
+    }
+    if not webgl:
+        trace["cliponaxis"] = False
+    if with_names:
+        trace.update(text=labels, textposition="middle right", textfont={"size": 12, "color": PALETTE[7]})
+    return trace
 
 
 def funnel_summary(frame: pd.DataFrame) -> str:
@@ -270,6 +297,8 @@ def monthly_figure(frame: pd.DataFrame, home_name: str) -> go.Figure:
     }], {
         "xaxis": {"title": {"text": "Month episode started"}, "dtick": "M1", "tickformat": "%b %Y"},
         "yaxis": {"title": {"text": "Episodes"}, "range": [0, float(frame["episodes"].max()) * 1.2 + 0.5]},
+        # Room for the axis labels: a figure that needs more is drawn twice (automargin).
+        "margin": {"l": 70, "b": 70},
     }, title=f"{home_name}: episodes by month", height=360)
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, empty_figure, figure_from
+from dashboard.figures.common import PALETTE, _merged, empty_figure, figure_from
 
 BAND_LABELS = {"1": "1 episode", "2": "2 episodes", "3-5": "3–5 episodes", "6-9": "6–9 episodes",
                "10+": "10 or more"}
@@ -28,6 +28,9 @@ ROW_SAFE_WELL = "Safe and well checks"
 ROW_PLACEMENTS = "Placements"
 # Children listed under the escalation chart (the chart and its data count them all).
 ESCALATION_LISTED = 200
+# The dashboard's charts of counts leave room for their axis labels: a chart whose labels
+# need more room than its margins give is drawn a second time by Plotly (automargin).
+PAGE_LAYOUT = {"margin": {"l": 90, "b": 70}}
 
 
 def _children(count: int) -> str:
@@ -39,8 +42,9 @@ def escalation_words(episodes: int, days: int) -> str:
             f"within {days} consecutive days (the local escalation rule, set in mfhc.toml [escalation]).")
 
 
-def cohort_bands_figure(frame: pd.DataFrame) -> go.Figure:
-    """Children per band as bars, each labelled with its children and share of episodes."""
+def cohort_bands_figure(frame: pd.DataFrame, layout: dict | None = None) -> go.Figure:
+    """Children per band as bars, each labelled with its children and share of episodes.
+    `layout` is merged over the figure's (the dashboard passes PAGE_LAYOUT)."""
     if frame.empty or not frame["children"].sum():
         return empty_figure("No episodes in this period")
     labels = [BAND_LABELS.get(b, b) for b in frame["band"]]
@@ -52,11 +56,11 @@ def cohort_bands_figure(frame: pd.DataFrame) -> go.Figure:
         "customdata": frame[["episodes", "share_of_episodes_pct"]].to_numpy(),
         "hovertemplate": "%{x}: %{y} children, %{customdata[0]} episodes (%{customdata[1]}% of episodes)"
                          "<extra></extra>",
-    }], {
+    }], _merged({
         "xaxis": {"title": {"text": "Episodes in the period (per child)"}},
         "yaxis": {"title": {"text": "Children"}},
         "margin": {"t": 50},
-    })
+    }, layout or {}))
 
 
 def cohort_summary(frame: pd.DataFrame) -> str:
@@ -71,17 +75,17 @@ def cohort_summary(frame: pd.DataFrame) -> str:
             f"account for {heavy_share:.1f}% of episodes.")
 
 
-def newly_repeat_figure(frame: pd.DataFrame) -> go.Figure:
+def newly_repeat_figure(frame: pd.DataFrame, layout: dict | None = None) -> go.Figure:
     if frame.empty:
         return empty_figure("No months in this period")
     children = frame["children_newly_repeat"].to_numpy()
     return figure_from([{
         "type": "bar", "x": frame["month"].to_numpy(), "y": children, "name": "Children newly repeat",
         "marker": {"color": PALETTE[2]}, "text": children, "textposition": "outside", "cliponaxis": False,
-    }], {
+    }], _merged({
         "xaxis": {"title": {"text": "Month of the second episode in 12 months"}, "dtick": "M1", "tickformat": "%b %Y"},
         "yaxis": {"title": {"text": "Children"}},
-    })
+    }, layout or {}))
 
 
 def newly_repeat_summary(frame: pd.DataFrame) -> str:
@@ -102,7 +106,7 @@ def escalation_by_month(frame: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
                          "children_flagged": [int(counts.get(m, 0)) for m in index]})
 
 
-def escalation_figure(by_month: pd.DataFrame) -> go.Figure:
+def escalation_figure(by_month: pd.DataFrame, layout: dict | None = None) -> go.Figure:
     if by_month.empty or not by_month["children_flagged"].sum():
         return empty_figure("No child met the escalation rule in this period")
     children = by_month["children_flagged"].to_numpy()
@@ -110,10 +114,10 @@ def escalation_figure(by_month: pd.DataFrame) -> go.Figure:
         "type": "bar", "x": by_month["month"].to_numpy(), "y": children, "name": "Children first meeting the rule",
         "marker": {"color": PALETTE[5], "pattern": {"shape": "/"}}, "text": children, "textposition": "outside",
         "cliponaxis": False,
-    }], {
+    }], _merged({
         "xaxis": {"title": {"text": "Month the rule was first met"}, "dtick": "M1", "tickformat": "%b %Y"},
         "yaxis": {"title": {"text": "Children"}},
-    })
+    }, layout or {}))
 
 
 def escalation_summary(frame: pd.DataFrame, episodes: int, days: int) -> str:
@@ -224,8 +228,10 @@ def timeline_figure(episodes: pd.DataFrame, interviews: pd.DataFrame, placements
         # Rows of categories: no range from zero.
         "yaxis": {"categoryorder": "array", "categoryarray": [ROW_PLACEMENTS, ROW_SAFE_WELL, ROW_RHI, ROW_EPISODES],
                   "rangemode": None},
-        "margin": {"l": 160},
-    }, height=360)
+        # Room for the row names and the legend below (Plotly draws a figure again when its
+        # labels need more room than its margins give).
+        "margin": {"l": 170, "b": 110},
+    }, height=377)
 
 
 def timeline_summary(child: str | None, episodes: pd.DataFrame, interviews: pd.DataFrame,
