@@ -205,27 +205,36 @@ def test_monthly_and_hour_day_queries_for_a_home(store):
 
 
 def test_page_callbacks_and_a_filter_changes_the_result(store):
+    import dash
+
     from dashboard.pages.homes import update_home_choices, update_home_detail, update_homes
 
     values = (*YEAR, "all", None, None, None, None)
-    period, table, chosen, figure, funnel_store, summary = update_homes(*values, None)
-    assert chosen == ASH  # the first outlier
-    options = update_home_choices(None, chosen, *values)
+    period, table, figure, funnel_store, summary = update_homes(*values)
+    # The chosen home comes with its charts: the first outlier, with options that hold it.
+    *charts, chosen, options = update_home_detail(*values, None)
+    assert chosen == ASH
     assert {o["value"] for o in options} == {OAK, ASH, OTHER}
+    assert "Ash House" in charts[2] and store_to_frame(charts[1])["episodes"].sum() == 10
+    assert update_home_choices(None, chosen, *values) == options
     assert {o["value"] for o in update_home_choices("oak", chosen, *values)} == {OAK, ASH}  # found, and the chosen
     assert [o["value"] for o in update_home_choices(OTHER.lower(), OTHER, *values)] == [OTHER]  # by URN
     assert "1 above the 99.8% limit (outliers): Ash House" in summary
     assert store_to_frame(funnel_store).set_index("urn")["episodes"].to_dict() == {ASH: 10, OAK: 2, OTHER: 1}
-    # A chosen home still in the list is kept.
-    assert update_homes(*values, OAK)[2] == OAK
+    # A chosen home still on the funnel is kept: its charts, and the chooser is left as it is.
+    *charts, kept, options = update_home_detail(*values, OAK)
+    assert kept is dash.no_update and "Oak House" in charts[2] and OAK in {o["value"] for o in options}
+    # One no longer on it (no placement days in Oct–Dec) gives way to the first outlier.
+    autumn = ("2025-10-01", "2025-12-31", "all", None, None, None, None)
+    assert update_home_detail(*autumn, OTHER)[6] == ASH
 
-    trend_fig, trend_store, trend_text, hours_fig, hours_store, hours_text = update_home_detail(*values, ASH)
+    trend_fig, trend_store, trend_text, hours_fig, hours_store, hours_text, *_ = update_home_detail(*values, ASH)
     assert store_to_frame(trend_store)["episodes"].sum() == 10
     assert "3 SSDA903-only episodes have no time" in hours_text
 
     # Risk "high": only A4 at Ash counts; the placement days stay the same.
     high = (*YEAR, "all", None, None, None, "high")
-    *_, funnel_store, summary = update_homes(*high, None)
+    *_, funnel_store, summary = update_homes(*high)
     shown = store_to_frame(funnel_store).set_index("urn")
     assert shown["episodes"].to_dict() == {ASH: 1, OAK: 0, OTHER: 0}
     assert shown["placement_days"].to_dict() == {ASH: 121, OAK: 730, OTHER: 91}
@@ -234,16 +243,62 @@ def test_page_callbacks_and_a_filter_changes_the_result(store):
 
 
 def test_empty_period_gives_empty_figures(store):
+    import dash
+
     from dashboard.pages.homes import update_home_choices, update_home_detail, update_homes
 
     values = ("2020-04-01", "2021-03-31", "all", None, None, None, None)
-    _, _, chosen, figure, _, summary = update_homes(*values, None)
-    assert chosen is None and update_home_choices(None, None, *values) == []
+    _, _, figure, _, summary = update_homes(*values)
+    *charts, chosen, options = update_home_detail(*values, None)
+    assert chosen is dash.no_update and options == []   # no home: the chooser stays empty
+    assert update_home_choices(None, None, *values) == []
     assert "No children's home had placement days" in summary
-    assert "No children's homes" in update_home_detail(*values, None)[2]
+    assert "No children's homes" in charts[2]
     assert isinstance(fig.homes_table(fig.funnel_frame(pd.DataFrame(columns=[
         "urn", "home_name", "provider", "places", "overall_effectiveness", "episodes", "children",
         "episodes_child_not_in_ssda903", "placement_days", "placed_child_years"]))), pd.DataFrame)
+
+
+def _callback_io(callback: dict) -> tuple[set, set]:
+    """A registered callback's outputs and inputs as (component id, property) pairs."""
+    outputs = set()
+    for part in callback["output"].strip(".").split("..."):
+        component, prop = part.split("@")[0].rsplit(".", 1)
+        outputs.add((component, prop))
+    return outputs, {(str(i["id"]), i["property"]) for i in callback["inputs"]}
+
+
+def test_the_chosen_homes_charts_are_asked_for_with_the_funnel_not_after_it(store):
+    """No callback of the page takes as input what the funnel's callback gives: the browser
+    would ask for it only once the funnel's answer had come (a chain of requests)."""
+    from dash._callback import GLOBAL_CALLBACK_LIST
+
+    page = list({cb["output"]: cb for cb in GLOBAL_CALLBACK_LIST if "homes-" in cb["output"]}.values())
+    funnel, = [cb for cb in page if "homes-funnel-graph.figure" in cb["output"]]
+    given = _callback_io(funnel)[0]
+    detail, = [cb for cb in page if "homes-trend-graph.figure" in cb["output"]]
+    assert ("homes-choice", "value") in _callback_io(detail)[0] & _callback_io(detail)[1]
+    for callback in page:
+        assert not given & _callback_io(callback)[1], callback["output"]
+
+
+def test_the_board_sees_each_homes_small_numbers_marked_on_its_own_row(store):
+    """The funnel leaves out the homes whose episodes are withheld; the marks of the small
+    numbers of the homes it keeps follow their rows (they once kept the positions of the
+    query's rows, so a kept home could show another's <5, or a row past the end be marked)."""
+    from dashboard.components import _FULL_ROWS
+    from dashboard.pages.homes import update_homes
+    from pipelines.suppression import display_frame
+
+    with data.acting_as("board"):
+        *_, funnel_store, summary = update_homes(*YEAR, "all", None, None, None, None, None)
+        everything = display_frame(_FULL_ROWS["homes-funnel"](_filters()))
+    # Oak (2 episodes) and SC000003 (1) are withheld; Ash is kept, its one child shown <5 and
+    # its no episodes of children outside SSDA903 shown as 0.
+    for rows in (store_to_frame(funnel_store), everything):
+        assert rows["urn"].tolist() == [ASH]
+        assert rows[["episodes", "children", "episodes_child_not_in_ssda903"]].iloc[0].tolist() == [10, "<5", 0]
+    assert "2 homes with 1–4 episodes are not shown" in summary
 
 
 def test_home_chooser_offers_outliers_and_busiest_homes_and_finds_any_by_search():

@@ -4,6 +4,7 @@ home's monthly trend and its hour-of-day by day-of-week pattern."""
 from __future__ import annotations
 
 import dash
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
@@ -12,8 +13,8 @@ from dashboard.components import (
     chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
 )
 from dashboard.figures.homes import (
-    OUTLIER, WEBGL_ABOVE, default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary, home_options,
-    homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
+    FUNNEL_PAGE_LAYOUT, OUTLIER, WEBGL_ABOVE, default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary,
+    home_options, homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
 )
 from dashboard.figures.common import empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -67,12 +68,32 @@ def _filters(values) -> Filters:
     return Filters.from_values(*values, fallback=Filters.default(None))
 
 
-def _funnel(filters: Filters) -> tuple[pd.DataFrame, int]:
-    """The funnel's frame and how many homes it leaves out as small numbers (board view:
-    homes whose episode count is withheld, 1–4, are not placed)."""
+def _funnel(filters: Filters) -> tuple[pd.DataFrame, int, dict]:
+    """The funnel's frame, how many homes it leaves out as small numbers (board view: homes
+    whose episode count is withheld, 1–4, are not placed), and the small-number marks of its
+    rows (`pipelines.suppression`: {column: row positions}) for its data table and downloads.
+    The frame is worked on without the marks: pandas deep-copies a frame's attrs at every
+    step, which with a national store's thousands of marks cost more than the funnel."""
     rates = data.query("homes_rates", filters)
-    withheld = int(rates["episodes"].isna().sum())
-    return funnel_frame(rates.dropna(subset=["episodes"])), withheld
+    marks, rates.attrs = rates.attrs, {}
+    placed = rates["episodes"].notna().to_numpy()
+    return funnel_frame(rates[placed]), int((~placed).sum()), _marks_of_rows(marks, placed)
+
+
+def _marks_of_rows(marks: dict, kept: np.ndarray) -> dict:
+    """Small-number marks (by row position) of the rows `kept`, at their positions among them."""
+    if not marks.get("suppressed"):
+        return {}
+    position = np.cumsum(kept) - 1
+    return {**marks, "suppressed": {column: [int(position[row]) for row in rows if kept[row]]
+                                    for column, rows in marks["suppressed"].items()}}
+
+
+def _funnel_rows(frame: pd.DataFrame, marks: dict) -> pd.DataFrame:
+    """Every figure of the funnel with its small-number marks (the chart's table and downloads)."""
+    rows = funnel_data(frame)
+    rows.attrs = marks
+    return rows
 
 
 def home_choices(frame: pd.DataFrame, search: str | None, chosen: str | None) -> list[dict]:
@@ -95,24 +116,27 @@ def home_choices(frame: pd.DataFrame, search: str | None, chosen: str | None) ->
     return home_options(picked)
 
 
-full_rows_from_server("homes-funnel", lambda filters: funnel_data(_funnel(filters)[0]))
+def _all_funnel_rows(filters: Filters) -> pd.DataFrame:
+    frame, _withheld, marks = _funnel(filters)
+    return _funnel_rows(frame, marks)
+
+
+full_rows_from_server("homes-funnel", _all_funnel_rows)
 
 
 @callback(
     Output("homes-period", "children"),
     Output("homes-table", "children"),
-    Output("homes-choice", "value"),
     *chart_outputs("homes-funnel"),
     *FILTER_INPUTS,
-    State("homes-choice", "value"),
 )
 @data.cached_answer()
 def update_homes(*values):
-    *filter_values, chosen = values
-    filters = _filters(filter_values)
-    frame, withheld = _funnel(filters)
-    if chosen not in set(frame["urn"]):
-        chosen = default_home(frame)
+    """The funnel and the table beside it. The chosen home is not needed here: its charts
+    (`update_home_detail`) are asked for at the same time, not after this answer. (A caller
+    from before then may pass the chosen home last: it is ignored.)"""
+    filters = _filters(values[:len(FILTER_INPUTS)])
+    frame, withheld, marks = _funnel(filters)
     table = homes_table(frame)
     side_table = downloadable_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
                                    "placed-child-year; expected = overall rate × the home's child-years. Provider, "
@@ -120,37 +144,54 @@ def update_homes(*values):
     return (
         f"Showing {filters.describe()}.",
         side_table if len(table) else html.P("No homes in this period."),
-        chosen,
-        *chart_values(funnel_figure(frame, webgl_above=WEBGL_ABOVE), funnel_data(frame), funnel_summary(frame) + (
-            f" {withheld} {'home' if withheld == 1 else 'homes'} with 1–4 episodes "
-            f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else ""),
-            chart_id="homes-funnel"),
+        *chart_values(funnel_figure(frame, webgl_above=WEBGL_ABOVE, layout=FUNNEL_PAGE_LAYOUT),
+                      _funnel_rows(frame, marks), funnel_summary(frame) + (
+                          f" {withheld} {'home' if withheld == 1 else 'homes'} with 1–4 episodes "
+                          f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else ""),
+                      chart_id="homes-funnel"),
     )
 
 
 @callback(
     Output("homes-choice", "options"),
     Input("homes-choice", "search_value"),
-    Input("homes-choice", "value"),
-    *FILTER_INPUTS,
+    State("homes-choice", "value"),
+    *(State(item.component_id, item.component_property) for item in FILTER_INPUTS),
+    prevent_initial_call=True,
 )
 @data.cached_answer()
 def update_home_choices(search, chosen, *filter_values):
+    """The chooser's options for what is typed (the page's first options, and those after a
+    change of filters or home, come with the chosen home's charts)."""
     return home_choices(_funnel(_filters(filter_values))[0], search, chosen)
 
 
 @callback(
     *chart_outputs("homes-trend"),
     *chart_outputs("homes-hours"),
+    Output("homes-choice", "value"),
+    Output("homes-choice", "options", allow_duplicate=True),
     *FILTER_INPUTS,
     Input("homes-choice", "value"),
+    prevent_initial_call="initial_duplicate",
 )
 @data.cached_answer()
 def update_home_detail(*values):
-    *filter_values, chosen = values
+    """The chosen home's two charts, and the chooser: its value, the home chosen while it is
+    on the funnel for these filters, else the first outlier or the busiest home, and its
+    options, which hold it (a dropdown given a value missing from its options clears it).
+    Asked for with the funnel, not after its answer. The value is not sent again when it is
+    the home asked for."""
+    *filter_values, asked = values
     filters = _filters(filter_values)
-    if not chosen:
-        chosen = default_home(funnel_frame(data.query("homes_rates", filters)))
+    frame = _funnel(filters)[0]
+    chosen = asked if asked in set(frame["urn"]) else default_home(frame)
+    return (*_home_charts(filters, chosen), dash.no_update if chosen == asked else chosen,
+            home_choices(frame, None, chosen))
+
+
+def _home_charts(filters: Filters, chosen: str | None) -> tuple:
+    """The chosen home's monthly trend and hour-by-day pattern (chart_values of each)."""
     if not chosen:
         empty = empty_figure("No children's homes in this period")
         return (*chart_values(empty, pd.DataFrame(), "No children's homes in this period."),
