@@ -210,36 +210,67 @@ def test_timeline_of_a_child(store):
 def test_page_callbacks_and_filters(store):
     from dashboard.pages.repeat import update_repeat, update_repeat_timeline
 
-    out = update_repeat(*ALL, None)
+    out = update_repeat(*ALL)
     bands_fig, bands_data, bands_text = out[0:3]
     assert bands_data["data"][-1][:3] == ["10+", 1, 10]
     assert "7 children had 27 episodes" in bands_text
     assert "6 children became repeat missing" in out[5]
     assert "2 children had 3 or more episodes within 30 days" in out[8]
     assert "3 or more episodes within 30 days" in out[9]
-    options, value = out[11], out[12]
+    # The chooser comes with the timeline, the first child chosen.
+    figure, stored, summary, options, value = update_repeat_timeline(None, *ALL)
     assert len(options) == 7 and options[0]["label"].endswith("(10 episodes)")
     assert value == options[0]["value"] and len(value) == 20  # the pseudonym, never a name or reference
+    assert "10 episodes" in summary and value[:8] in summary and len(stored["data"]) == 10
     # The list names only shortened keys.
     listing = str(out[10])
     assert options[0]["value"][:8] in listing and options[0]["value"] not in listing
+    # A child chosen from the list is kept.
+    assert update_repeat_timeline(options[3]["value"], *ALL)[4] == options[3]["value"]
 
-    # Sex F leaves out G (male): no 10+ band, one flagged child, G not offered.
-    female = update_repeat(*PERIOD, "all", None, "F", None, None, value)
-    assert female[1]["data"][-1][:3] == ["10+", 0, 0]
-    assert "1 child had 3 or more" in female[8]
-    assert value not in [o["value"] for o in female[11]] and female[12] == female[11][0]["value"]
+    # Sex F leaves out G (male): no 10+ band, one flagged child, G not offered; the first
+    # child offered is shown instead.
+    female = (*PERIOD, "all", None, "F", None, None)
+    assert update_repeat(*female)[1]["data"][-1][:3] == ["10+", 0, 0]
+    assert "1 child had 3 or more" in update_repeat(*female)[8]
+    figure, stored, summary, options, chosen = update_repeat_timeline(value, *female)
+    assert value not in [o["value"] for o in options] and chosen == options[0]["value"]
+    assert chosen[:8] in summary and "6 episodes" in summary   # H
     # From care: only H.
-    care = update_repeat(*PERIOD, "care", None, None, None, None, None)
+    care = update_repeat(*PERIOD, "care", None, None, None, None)
     assert [row[:3] for row in care[1]["data"]] == [["1", 0, 0], ["2", 0, 0], ["3-5", 0, 0], ["6-9", 1, 6],
                                                     ["10+", 0, 0]]
+    # No child at all: an empty chooser and the figure asking for one.
+    figure, stored, summary, options, chosen = update_repeat_timeline(value, "2020-04-01", "2021-03-31", "all",
+                                                                      None, None, None, None)
+    assert (options, chosen, stored["data"]) == ([], None, []) and "No child chosen" in summary
 
-    figure, stored, summary = update_repeat_timeline(value, *ALL)
-    assert "10 episodes" in summary and value[:8] in summary
-    assert len(stored["data"]) == 10
-    # The same child under the sex F filter has no episodes: an empty figure.
-    figure, stored, summary = update_repeat_timeline(value, *PERIOD, "all", None, "F", None, None)
-    assert stored["data"] == [] and "No child chosen" in summary
+
+def test_the_timeline_and_its_chooser_are_for_analysts(store):
+    from dashboard.pages.repeat import update_repeat, update_repeat_timeline
+
+    for role in ("board", "manager"):
+        with data.acting_as(role):
+            *_, summary, options, chosen = update_repeat_timeline(None, *ALL)
+            assert (options, chosen) == ([], None) and "for analysts" in summary
+            assert "for analysts" in str(update_repeat(*ALL)[10])
+
+
+def test_the_timeline_is_asked_for_with_the_pages_charts_not_after_them(store):
+    """No callback of the page takes as input what the charts' callback gives (the browser
+    would ask for it only once that answer had come): the chooser comes with the timeline."""
+    from dash._callback import GLOBAL_CALLBACK_LIST
+
+    def io(callback):
+        outputs = {tuple(part.split("@")[0].rsplit(".", 1)) for part in callback["output"].strip(".").split("...")}
+        return outputs, {(str(i["id"]), i["property"]) for i in callback["inputs"]}
+
+    page = list({cb["output"]: cb for cb in GLOBAL_CALLBACK_LIST if "repeat-" in cb["output"]}.values())
+    charts, = [cb for cb in page if "repeat-bands-graph.figure" in cb["output"]]
+    timeline, = [cb for cb in page if "repeat-timeline-graph.figure" in cb["output"]]
+    assert ("repeat-child", "value") in io(timeline)[0] & io(timeline)[1]
+    for callback in page:
+        assert not io(charts)[0] & io(callback)[1], callback["output"]
 
 
 def test_escalation_rule_read_from_mfhc_toml(store, tmp_path, monkeypatch):
@@ -248,6 +279,6 @@ def test_escalation_rule_read_from_mfhc_toml(store, tmp_path, monkeypatch):
     config = tmp_path / "mfhc.toml"
     config.write_text("[escalation]\nepisodes = 3\ndays = 31\n", encoding="utf-8")
     monkeypatch.setenv("MFHC_CONFIG", str(config))
-    out = update_repeat(*ALL, None)
+    out = update_repeat(*ALL)
     assert "3 children had 3 or more episodes within 31 days" in out[8]
     assert "within 31 days" in out[9]

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboard import access, data
 from dashboard.components import (
     HTML_TABLE_ROWS, chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
 )
 from dashboard.figures.repeat import (
-    child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure, escalation_summary,
-    escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary, timeline_figure,
-    timeline_summary, timeline_table,
+    PAGE_LAYOUT, child_options, cohort_bands_figure, cohort_summary, escalation_by_month, escalation_figure,
+    escalation_summary, escalation_table, escalation_words, newly_repeat_figure, newly_repeat_summary,
+    timeline_figure, timeline_summary, timeline_table,
 )
 from dashboard.figures.common import count_label, empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -95,15 +95,15 @@ def layout(**_query) -> html.Div:
     *chart_outputs("repeat-escalation"),
     Output("repeat-escalation-rule", "children"),
     Output("repeat-escalation-list", "children"),
-    Output("repeat-child", "options"),
-    Output("repeat-child", "value"),
     *FILTER_INPUTS,
-    State("repeat-child", "value"),
 )
 @data.cached_answer(records=True)
 def update_repeat(*values):
-    *filter_values, chosen = values
-    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    """The cohort bands, the children newly repeat, the escalation rule's chart and list. The
+    child chooser is filled with the timeline (`update_repeat_timeline`), asked for at the same
+    time, not after this answer. (A caller from before then may pass the chosen child last: it
+    is ignored.)"""
+    filters = Filters.from_values(*values[:len(FILTER_INPUTS)], fallback=Filters.default(None))
     rule = escalation_rule()
     bands = data.query("repeat_cohort_bands", filters)
     newly = data.query("repeat_newly_by_month", filters)
@@ -117,48 +117,53 @@ def update_repeat(*values):
         words = (f"{count_label(total['children'].iloc[0])} children had {rule.episodes} or more episodes within "
                  f"{rule.days} days in the period. The list of children is for analysts.")
         return (
-            *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
-            *chart_values(newly_repeat_figure(newly), display_frame(newly), newly_repeat_summary(newly)),
-            *chart_values(escalation_figure(by_month), display_frame(by_month), words),
+            *chart_values(cohort_bands_figure(bands, PAGE_LAYOUT), display_frame(bands), cohort_summary(bands)),
+            *chart_values(newly_repeat_figure(newly, PAGE_LAYOUT), display_frame(newly), newly_repeat_summary(newly)),
+            *chart_values(escalation_figure(by_month, PAGE_LAYOUT), display_frame(by_month), words),
             f"Rule: {rule.episodes} or more episodes within {rule.days} days.",
             html.P("The list of children meeting the rule, and a child's timeline, are for analysts."),
-            [],
-            None,
         )
     flagged = data.query("repeat_escalation", filters, **rule_params)
     by_month = escalation_by_month(flagged, newly["month"])
-    top = data.query("repeat_top_children", filters)
-    options = child_options(top)
-    keys = [o["value"] for o in options]
-    value = chosen if chosen in keys else (keys[0] if keys else None)
     listing = (downloadable_table(escalation_table(flagged, top=HTML_TABLE_ROWS), f"{len(flagged):,} children "
                                   "flagged, most episodes in a window first", "escalation-children",
                                   total_rows=len(flagged))
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
-        *chart_values(cohort_bands_figure(bands), display_frame(bands), cohort_summary(bands)),
-        *chart_values(newly_repeat_figure(newly), display_frame(newly), newly_repeat_summary(newly)),
-        *chart_values(escalation_figure(by_month), by_month, escalation_summary(flagged, rule.episodes, rule.days)),
+        *chart_values(cohort_bands_figure(bands, PAGE_LAYOUT), display_frame(bands), cohort_summary(bands)),
+        *chart_values(newly_repeat_figure(newly, PAGE_LAYOUT), display_frame(newly), newly_repeat_summary(newly)),
+        *chart_values(escalation_figure(by_month, PAGE_LAYOUT), by_month,
+                      escalation_summary(flagged, rule.episodes, rule.days)),
         f"Rule: {rule.episodes} or more episodes within {rule.days} days. Episodes in window: the most in any "
         f"{rule.days}-day window ending in the period; latest episode, from care/home and age band: of the "
         "child's latest episode in the period.",
         listing,
-        options,
-        value,
     )
 
 
 @callback(
     *chart_outputs("repeat-timeline"),
+    Output("repeat-child", "options"),
+    Output("repeat-child", "value"),
     Input("repeat-child", "value"),
     *FILTER_INPUTS,
 )
 def update_repeat_timeline(child_id, *filter_values):
+    """The chooser of children (analysts: the 50 with most episodes in the period) and the
+    chosen child's timeline: the child asked for while among them, else the first. Asked for
+    with the page's charts, not after them (record level: never cached)."""
     filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
     if not access.may_see_records(data.viewer().role):
         note = "A child's timeline is for analysts."
-        return chart_values(empty_figure(note), pd.DataFrame(), note)
-    key = str(child_id) if child_id else ""
+        return (*chart_values(empty_figure(note), pd.DataFrame(), note), [], None)
+    options = child_options(data.query("repeat_top_children", filters))
+    keys = [o["value"] for o in options]
+    key = child_id if child_id in keys else (keys[0] if keys else None)
+    return (*_timeline(filters, str(key) if key else ""), options, key)
+
+
+def _timeline(filters: Filters, key: str) -> tuple:
+    """A child's timeline (chart_values); no child: the figure asking for one."""
     episodes = data.query("repeat_child_episodes", filters, child_id=key)
     interviews = data.query("repeat_child_interviews", filters, child_id=key)
     placements = data.query("repeat_child_placements", filters, child_id=key)
