@@ -208,22 +208,24 @@ def test_timeline_of_a_child(store):
 
 
 def test_page_callbacks_and_filters(store):
-    from dashboard.pages.repeat import update_repeat, update_repeat_timeline
+    from dashboard.pages.repeat import update_repeat, update_repeat_escalation, update_repeat_timeline
 
     out = update_repeat(*ALL)
     bands_fig, bands_data, bands_text = out[0:3]
     assert bands_data["data"][-1][:3] == ["10+", 1, 10]
     assert "7 children had 27 episodes" in bands_text
     assert "6 children became repeat missing" in out[5]
-    assert "2 children had 3 or more episodes within 30 days" in out[8]
-    assert "3 or more episodes within 30 days" in out[9]
+    escalation = update_repeat_escalation(*ALL)
+    assert "2 children had 3 or more episodes within 30 days" in escalation[2]
+    assert "3 or more episodes within 30 days" in escalation[3]
+    assert [row[1] for row in escalation[1]["data"]] == [0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0]
     # The chooser comes with the timeline, the first child chosen.
     figure, stored, summary, options, value = update_repeat_timeline(None, *ALL)
     assert len(options) == 7 and options[0]["label"].endswith("(10 episodes)")
     assert value == options[0]["value"] and len(value) == 20  # the pseudonym, never a name or reference
     assert "10 episodes" in summary and value[:8] in summary and len(stored["data"]) == 10
     # The list names only shortened keys.
-    listing = str(out[10])
+    listing = str(escalation[4])
     assert options[0]["value"][:8] in listing and options[0]["value"] not in listing
     # A child chosen from the list is kept.
     assert update_repeat_timeline(options[3]["value"], *ALL)[4] == options[3]["value"]
@@ -232,7 +234,7 @@ def test_page_callbacks_and_filters(store):
     # child offered is shown instead.
     female = (*PERIOD, "all", None, "F", None, None)
     assert update_repeat(*female)[1]["data"][-1][:3] == ["10+", 0, 0]
-    assert "1 child had 3 or more" in update_repeat(*female)[8]
+    assert "1 child had 3 or more" in update_repeat_escalation(*female)[2]
     figure, stored, summary, options, chosen = update_repeat_timeline(value, *female)
     assert value not in [o["value"] for o in options] and chosen == options[0]["value"]
     assert chosen[:8] in summary and "6 episodes" in summary   # H
@@ -246,19 +248,32 @@ def test_page_callbacks_and_filters(store):
     assert (options, chosen, stored["data"]) == ([], None, []) and "No child chosen" in summary
 
 
-def test_the_timeline_and_its_chooser_are_for_analysts(store):
-    from dashboard.pages.repeat import update_repeat, update_repeat_timeline
+def test_the_timeline_and_the_list_are_for_analysts(store):
+    from dashboard.pages.repeat import update_repeat_escalation, update_repeat_timeline
 
     for role in ("board", "manager"):
         with data.acting_as(role):
             *_, summary, options, chosen = update_repeat_timeline(None, *ALL)
             assert (options, chosen) == ([], None) and "for analysts" in summary
-            assert "for analysts" in str(update_repeat(*ALL)[10])
+            by_month, words, _rule, listing = update_repeat_escalation(*ALL)[1:]
+            assert "for analysts" in str(listing) and "for analysts" in words
+            # The month-by-month count, its small numbers withheld.
+            assert [row[1] for row in by_month["data"]] == [0, 0, "<5", 0, 0, 0, 0, "<5", 0, 0, 0, 0]
+
+
+def test_only_the_escalation_list_and_the_timeline_hold_record_level_rows():
+    """The bands and newly repeat are aggregates for every role, so their answer may be
+    cached whole; the escalation list and the timeline hold pseudonymised children."""
+    from dashboard.pages.repeat import update_repeat, update_repeat_escalation, update_repeat_timeline
+
+    assert update_repeat.mfhc_answer_records is False
+    assert update_repeat_escalation.mfhc_answer_records is True
+    assert not hasattr(update_repeat_timeline, "mfhc_answer_records")   # never cached
 
 
 def test_the_timeline_is_asked_for_with_the_pages_charts_not_after_them(store):
-    """No callback of the page takes as input what the charts' callback gives (the browser
-    would ask for it only once that answer had come): the chooser comes with the timeline."""
+    """No callback of the page takes as input what another of its callbacks gives, but the
+    chooser's own (the browser would ask for it only once that answer had come)."""
     from dash._callback import GLOBAL_CALLBACK_LIST
 
     def io(callback):
@@ -266,19 +281,21 @@ def test_the_timeline_is_asked_for_with_the_pages_charts_not_after_them(store):
         return outputs, {(str(i["id"]), i["property"]) for i in callback["inputs"]}
 
     page = list({cb["output"]: cb for cb in GLOBAL_CALLBACK_LIST if "repeat-" in cb["output"]}.values())
-    charts, = [cb for cb in page if "repeat-bands-graph.figure" in cb["output"]]
+    assert len(page) == 3
     timeline, = [cb for cb in page if "repeat-timeline-graph.figure" in cb["output"]]
     assert ("repeat-child", "value") in io(timeline)[0] & io(timeline)[1]
-    for callback in page:
-        assert not io(charts)[0] & io(callback)[1], callback["output"]
+    for given in page:
+        for callback in page:
+            if callback is not given:
+                assert not io(given)[0] & io(callback)[1], (given["output"], callback["output"])
 
 
 def test_escalation_rule_read_from_mfhc_toml(store, tmp_path, monkeypatch):
-    from dashboard.pages.repeat import update_repeat
+    from dashboard.pages.repeat import update_repeat_escalation
 
     config = tmp_path / "mfhc.toml"
     config.write_text("[escalation]\nepisodes = 3\ndays = 31\n", encoding="utf-8")
     monkeypatch.setenv("MFHC_CONFIG", str(config))
-    out = update_repeat(*ALL)
-    assert "3 children had 3 or more episodes within 31 days" in out[8]
-    assert "within 31 days" in out[9]
+    out = update_repeat_escalation(*ALL)
+    assert "3 children had 3 or more episodes within 31 days" in out[2]
+    assert "within 31 days" in out[3]

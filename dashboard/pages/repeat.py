@@ -52,6 +52,11 @@ def _flagged_children(filters: Filters) -> pd.DataFrame:
 full_rows_from_server("escalation-children", _flagged_children)
 
 
+def _filters(values) -> Filters:
+    """The filter bar's values (the first len(FILTER_INPUTS) of `values`)."""
+    return Filters.from_values(*values[:len(FILTER_INPUTS)], fallback=Filters.default(None))
+
+
 def layout(**_query) -> html.Div:
     rule = escalation_rule()
     return html.Div([
@@ -92,46 +97,57 @@ def layout(**_query) -> html.Div:
 @callback(
     *chart_outputs("repeat-bands"),
     *chart_outputs("repeat-newly"),
+    *FILTER_INPUTS,
+)
+@data.cached_answer()
+def update_repeat(*values):
+    """The cohort bands and the children newly repeat (aggregates for every role: the answer
+    is cached). The escalation rule's chart and list (`update_repeat_escalation`) and the
+    chosen child's timeline with the chooser (`update_repeat_timeline`) are asked for at the
+    same time. (A caller from before then may pass the chosen child last: it is ignored.)"""
+    filters = _filters(values)
+    bands = data.query("repeat_cohort_bands", filters)
+    newly = data.query("repeat_newly_by_month", filters)
+    return (
+        *chart_values(cohort_bands_figure(bands, PAGE_LAYOUT), display_frame(bands), cohort_summary(bands)),
+        *chart_values(newly_repeat_figure(newly, PAGE_LAYOUT), display_frame(newly), newly_repeat_summary(newly)),
+    )
+
+
+@callback(
     *chart_outputs("repeat-escalation"),
     Output("repeat-escalation-rule", "children"),
     Output("repeat-escalation-list", "children"),
     *FILTER_INPUTS,
 )
 @data.cached_answer(records=True)
-def update_repeat(*values):
-    """The cohort bands, the children newly repeat, the escalation rule's chart and list. The
-    child chooser is filled with the timeline (`update_repeat_timeline`), asked for at the same
-    time, not after this answer. (A caller from before then may pass the chosen child last: it
-    is ignored.)"""
-    filters = Filters.from_values(*values[:len(FILTER_INPUTS)], fallback=Filters.default(None))
+def update_repeat_escalation(*values):
+    """The escalation rule: children by the month they first met it and, for analysts, the
+    list of them (record level: their answer is never cached)."""
+    filters = _filters(values)
     rule = escalation_rule()
-    bands = data.query("repeat_cohort_bands", filters)
-    newly = data.query("repeat_newly_by_month", filters)
+    months = data.query("repeat_newly_by_month", filters)["month"]
     rule_params = {"escalation_episodes": rule.episodes, "escalation_days": rule.days}
     if not access.may_see_records(data.viewer().role):
         # Board and managers: the month-by-month count only (the list of children stays here).
-        by_month = data.aggregate("repeat_escalation", filters, lambda f: escalation_by_month(f, newly["month"]),
+        by_month = data.aggregate("repeat_escalation", filters, lambda f: escalation_by_month(f, months),
                                   counts=("children_flagged",), **rule_params)
         total = data.aggregate("repeat_escalation", filters,
                                lambda f: pd.DataFrame({"children": [len(f)]}), counts=("children",), **rule_params)
         words = (f"{count_label(total['children'].iloc[0])} children had {rule.episodes} or more episodes within "
                  f"{rule.days} days in the period. The list of children is for analysts.")
         return (
-            *chart_values(cohort_bands_figure(bands, PAGE_LAYOUT), display_frame(bands), cohort_summary(bands)),
-            *chart_values(newly_repeat_figure(newly, PAGE_LAYOUT), display_frame(newly), newly_repeat_summary(newly)),
             *chart_values(escalation_figure(by_month, PAGE_LAYOUT), display_frame(by_month), words),
             f"Rule: {rule.episodes} or more episodes within {rule.days} days.",
             html.P("The list of children meeting the rule, and a child's timeline, are for analysts."),
         )
     flagged = data.query("repeat_escalation", filters, **rule_params)
-    by_month = escalation_by_month(flagged, newly["month"])
+    by_month = escalation_by_month(flagged, months)
     listing = (downloadable_table(escalation_table(flagged, top=HTML_TABLE_ROWS), f"{len(flagged):,} children "
                                   "flagged, most episodes in a window first", "escalation-children",
                                   total_rows=len(flagged))
                if len(flagged) else html.P("No child met the rule in this period."))
     return (
-        *chart_values(cohort_bands_figure(bands, PAGE_LAYOUT), display_frame(bands), cohort_summary(bands)),
-        *chart_values(newly_repeat_figure(newly, PAGE_LAYOUT), display_frame(newly), newly_repeat_summary(newly)),
         *chart_values(escalation_figure(by_month, PAGE_LAYOUT), by_month,
                       escalation_summary(flagged, rule.episodes, rule.days)),
         f"Rule: {rule.episodes} or more episodes within {rule.days} days. Episodes in window: the most in any "
@@ -152,7 +168,7 @@ def update_repeat_timeline(child_id, *filter_values):
     """The chooser of children (analysts: the 50 with most episodes in the period) and the
     chosen child's timeline: the child asked for while among them, else the first. Asked for
     with the page's charts, not after them (record level: never cached)."""
-    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    filters = _filters(filter_values)
     if not access.may_see_records(data.viewer().role):
         note = "A child's timeline is for analysts."
         return (*chart_values(empty_figure(note), pd.DataFrame(), note), [], None)
