@@ -34,6 +34,7 @@ H: monthly: never 3 in 30 days. A: 20 Mar, 5 Apr, 20 Apr span 31 days: not flagg
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import pytest
@@ -48,6 +49,7 @@ from dashboard.filters import Filters
 from pipelines.config import Settings
 from pipelines.load import load
 from sources import police, rhi, write_table
+from test_access import YEAR as ACCESS_YEAR, call, client_as, site  # noqa: F401  (site: the signed-in app fixture)
 
 PERIOD = ("2025-04-01", "2026-03-31")
 ALL = (*PERIOD, "all", None, None, None, None)
@@ -299,3 +301,34 @@ def test_escalation_rule_read_from_mfhc_toml(store, tmp_path, monkeypatch):
     out = update_repeat_escalation(*ALL)
     assert "3 children had 3 or more episodes within 31 days" in out[2]
     assert "within 31 days" in out[3]
+
+
+def test_over_http_record_level_answers_are_for_analysts_and_never_cached(site):
+    """As a crafted request would ask: the escalation list and the timeline with its chooser
+    answer the board and managers "for analysts", with no child's key, and their small
+    numbers withheld; an analyst's are never written to the answer cache, while the bands'
+    and newly repeat's answer (aggregates) is, for analysts too."""
+    app, settings, *_ = site
+    for role in ("board", "manager"):
+        client = client_as(app, role)
+        for output in ("repeat-timeline-graph", "repeat-escalation-graph"):
+            text = call(client, output, {**ACCESS_YEAR, "repeat-child": None}).get_data(as_text=True)
+            assert "for analysts" in text, (role, output)
+            assert not re.search(r'"value": ?"[0-9a-f]{16,}"|"[0-9a-f]{8}"', text), (role, output)
+        answer = call(client, "repeat-escalation-graph", ACCESS_YEAR).get_json()["response"]
+        rows = answer['{"chart":"repeat-escalation","type":"chart-data"}']["data"]["data"]
+        assert not any(isinstance(count, int) and 0 < count < 5 for _, count in rows)
+    cache = settings.state_path / "cache"
+    for entry in cache.iterdir():
+        entry.unlink()
+    analyst = client_as(app, "analyst")
+    timeline = call(analyst, "repeat-timeline-graph", {**ACCESS_YEAR, "repeat-child": None}).get_data(as_text=True)
+    keys = set(re.findall(r'"value": ?"([0-9a-f]{16,})"', timeline))
+    assert keys
+    listing = call(analyst, "repeat-escalation-graph", ACCESS_YEAR).get_data(as_text=True)
+    assert "No child met the rule in this period." in listing    # every child here went missing once
+    assert call(analyst, "repeat-bands-graph", ACCESS_YEAR).status_code == 200
+    cached = b"".join(entry.read_bytes() for entry in cache.iterdir())
+    assert b"repeat-bands-graph" in cached
+    assert not any(key.encode() in cached for key in keys)
+    assert b"repeat-escalation-graph" not in cached and b"repeat-timeline-graph" not in cached
