@@ -49,12 +49,15 @@ from dashboard.filters import Filters
 from pipelines.config import Settings
 from pipelines.load import load
 from sources import police, rhi, write_table
-from test_access import YEAR as ACCESS_YEAR, call, client_as, site  # noqa: F401  (site: the signed-in app fixture)
+import test_access
+from test_access import call, client_as
 
 PERIOD = ("2025-04-01", "2026-03-31")
 ALL = (*PERIOD, "all", None, None, None, None)
 FILTERS = Filters(dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 RULE = {"escalation_episodes": 3, "escalation_days": 30}
+ACCESS_YEAR = test_access.YEAR
+site = test_access.site   # a store, its app and one account per role, asked over HTTP
 
 
 def two_hours(ref: str, person: str, day: str, **extra) -> dict:
