@@ -137,11 +137,12 @@ def main() -> None:
     script = [as_inputs(f) for f in filter_script(facts["last"]) + arbitrary_dates(facts["last"])]
     callbacks = {
         "overview": lambda f: overview.update_overview(*f),
-        "homes": lambda f: homes.update_homes(*f, None),
+        "homes": lambda f: homes.update_homes(*f),
         "homes detail": lambda f: homes.update_home_detail(*f, home),
         "hotspots (missing from)": lambda f: hotspots.update_hotspots(*f, "missing_from"),
         "hotspots (found)": lambda f: hotspots.update_hotspots(*f, "found"),
-        "repeat": lambda f: repeat.update_repeat(*f, None),
+        "repeat": lambda f: repeat.update_repeat(*f),
+        "repeat escalation": lambda f: repeat.update_repeat_escalation(*f),
         "repeat timeline": lambda f: repeat.update_repeat_timeline(child, *f),
         "interviews": lambda f: interviews.update_interviews(*f),
         "absence": lambda f: absence.update_absence(*f),

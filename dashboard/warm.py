@@ -49,12 +49,12 @@ def default_view_calls(filters: Filters) -> dict:
     values += (None,) * (len(FILTER_INPUTS) - len(values))
     return {
         "overview": lambda: overview.update_overview(*values),
-        "homes": lambda: homes.update_homes(*values, None),
-        "homes chooser": lambda: homes.update_home_choices(None, None, *values),
+        "homes": lambda: homes.update_homes(*values),
         "homes detail": lambda: homes.update_home_detail(*values, None),
         "hotspots (missing from)": lambda: hotspots.update_hotspots(*values, "missing_from"),
         "hotspots (found)": lambda: hotspots.update_hotspots(*values, "found"),
-        "repeat": lambda: repeat.update_repeat(*values, None),
+        "repeat": lambda: repeat.update_repeat(*values),
+        "repeat escalation": lambda: repeat.update_repeat_escalation(*values),
         "interviews": lambda: interviews.update_interviews(*values),
         "absence": lambda: absence.update_absence(*values),
         "care": lambda: care.update_care(*values),

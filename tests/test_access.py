@@ -235,10 +235,10 @@ def test_record_level_callbacks_refuse_board_and_manager(site):
     app, settings, *_ = site
     for role in ("board", "manager"):
         client = client_as(app, role)
-        for output in ("repeat-timeline-graph", "repeat-bands-graph"):
+        for output in ("repeat-timeline-graph", "repeat-escalation-graph"):
             response = call(client, output, {**YEAR, "repeat-child": None})
             text = response.get_data(as_text=True)
-            # The timeline answers with a note; the page's lists with the words "for analysts".
+            # The timeline answers with a note; the escalation list with the words "for analysts".
             assert response.status_code == 200, (role, output, text[:300])
             assert "for analysts" in text
             assert not re.search(r'"child": "[0-9a-f]{8}', text)
@@ -250,9 +250,10 @@ def test_record_level_callbacks_refuse_board_and_manager(site):
             with pytest.raises(data.AccessDenied):
                 data.query("repeat_top_children", None)
     analyst = client_as(app, "analyst")
-    listing = call(analyst, "repeat-bands-graph", {**YEAR, "repeat-child": None}).get_data(as_text=True)
+    listing = call(analyst, "repeat-escalation-graph", YEAR).get_data(as_text=True)
     assert "children flagged" in listing or "No child met the rule" in listing
-    assert re.search(r'"value": ?"[0-9a-f]{16,}"', listing)  # the timeline's choices: pseudonymised keys
+    timeline = call(analyst, "repeat-timeline-graph", {**YEAR, "repeat-child": None}).get_data(as_text=True)
+    assert re.search(r'"value": ?"[0-9a-f]{16,}"', timeline)  # the timeline's choices: pseudonymised keys
 
 
 def test_officers_pages_refuse_the_board(site):
@@ -624,7 +625,8 @@ def test_every_table_downloads_as_csv_and_excel_with_formulas_neutralised(site):
     ("homes-trend-graph", {"homes-choice": None}),
     ("hotspots-coverage", {"hotspots-place": "found"}),
     ("interviews-provider-table", {}),
-    ("repeat-bands-graph", {"repeat-child": None}),
+    ("repeat-bands-graph", {}),
+    ("repeat-escalation-graph", {}),
     ("repeat-timeline-graph", {"repeat-child": None}),
 ])
 def test_every_board_view_callback_answers_the_board_with_small_numbers_withheld(site, output, extra):
@@ -665,7 +667,9 @@ def test_answers_are_cached_per_role_and_store_version_and_never_hold_records(si
     assert '"6"' in json.dumps(call(manager, "overview-period", YEAR, {"filter-small": "show"}).get_json())
     assert len(calls) == 9
     analyst = client_as(app, "analyst")
-    listing = call(analyst, "repeat-bands-graph", {**YEAR, "repeat-child": None}).get_data(as_text=True)
+    listing = call(analyst, "repeat-timeline-graph", {**YEAR, "repeat-child": None}).get_data(as_text=True)
+    call(analyst, "repeat-escalation-graph", YEAR)
+    call(analyst, "repeat-bands-graph", YEAR)
     keys = set(re.findall(r'"value": ?"([0-9a-f]{16,})"', listing))
     assert keys
     cached = b"".join(p.read_bytes() for p in (settings.state_path / "cache").iterdir())
