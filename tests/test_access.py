@@ -130,10 +130,11 @@ def test_no_route_answers_without_a_session(site):
     suites = [r.rule for r in app.server.url_map.iter_rules() if r.rule.startswith("/_dash-component-suites")]
     assert suites
     for path in ["/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/_favicon.ico", "/assets/mfhc.css",
-                 "/assets/topojson/world_110m.json", "/_dash-component-suites/dash/dcc/dash_core_components.js"]:
+                 "/assets/topojson/world_110m.json", "/_dash-component-suites/dash/dcc/dash_core_components.js",
+                 "/_dash-component-suites/plotly/package_data/plotly.min.js"]:
         response = client.get(path)
         assert response.status_code == 401, path
-        assert b"episodes" not in response.data
+        assert b"episodes" not in response.data and b"plotly.js" not in response.data
     response = client.post("/_dash-update-component", json={"output": "overview-period.children"})
     assert response.status_code == 401
     # Every rule of the server is either open (sign-in, health) or behind the session.
@@ -674,3 +675,16 @@ def test_answers_are_cached_per_role_and_store_version_and_never_hold_records(si
     assert keys
     cached = b"".join(p.read_bytes() for p in (settings.state_path / "cache").iterdir())
     assert not any(key.encode() in cached for key in keys)
+
+
+def test_plotly_is_the_strict_bundle_served_with_an_etag(site):
+    app, *_ = site
+    client = client_as(app, "analyst")
+    path = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+    response = client.get(path)
+    assert response.status_code == 200 and response.mimetype == "application/javascript"
+    assert b"(strict - minified)" in response.data[:300]
+    again = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+    # Not also put in every page as a script of its own (it is loaded when a chart needs it).
+    assert "plotly-strict" not in client.get("/").get_data(as_text=True)

@@ -47,9 +47,10 @@ def test_a_webgl_chart_draws_under_the_content_security_policy(server, context):
 def test_the_page_loads_plotly_once_and_it_is_the_strict_bundle(server, context):
     page = context.new_page()
     scripts = []
-    page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
+    page.on("response", lambda response: scripts.append(response) if response.request.resource_type == "script"
+            and "plotly" in response.url.rsplit("/", 1)[-1] else None)
     page.goto(server.base_url + "/")
     page.wait_for_selector(".js-plotly-plot .main-svg")
-    plotly = [url for url in scripts if "plotly" in url.rsplit("/", 1)[-1]]
-    assert len(plotly) == 1 and "plotly-strict" in plotly[0], plotly
+    assert len(scripts) == 1, [r.url for r in scripts]
+    assert "(strict - minified)" in scripts[0].text()[:300]
     page.close()
