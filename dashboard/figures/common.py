@@ -32,14 +32,15 @@ def small_label(value, withheld: bool) -> str:
     return count_label(value)
 
 
-def _merged(base: dict, extra: dict) -> dict:
+def merged_layout(base: dict, extra: dict) -> dict:
     """`extra` over `base`, dicts merged key by key; None removes a key (as update_layout's None does)."""
     out = dict(base)
     for key, value in extra.items():
         if value is None:
             out.pop(key, None)
         else:
-            out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+            nested = isinstance(value, dict) and isinstance(out.get(key), dict)
+            out[key] = merged_layout(out[key], value) if nested else value
     return out
 
 
@@ -92,7 +93,7 @@ def figure_from(traces: list[dict], layout: dict | None = None, title: str = "",
         base["title"] = {"text": title, "x": 0, "xanchor": "left"}
     # go.Figure puts in the default template itself (its axes, hover mode and geo colours),
     # as for a validated figure: setting it again would validate and copy it once more.
-    return ServedFigure({"data": traces, "layout": _merged(base, layout or {})}, _validate=False)
+    return ServedFigure({"data": traces, "layout": merged_layout(base, layout or {})}, _validate=False)
 
 
 def empty_figure(message: str) -> go.Figure:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from scipy.special import pdtr
 from scipy.stats import norm
 
-from dashboard.figures.common import PALETTE, _merged, empty_figure, figure_from
+from dashboard.figures.common import PALETTE, merged_layout, empty_figure, figure_from
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
@@ -199,7 +199,7 @@ def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None, layout: d
             labelled["showlegend"] = False
         traces.extend([rest, labelled])
     traces = [trace for trace in traces if trace is not None]
-    return figure_from(traces, _merged({
+    return figure_from(traces, merged_layout({
         "xaxis": {"title": {"text": "Placed-child-years in the period"}, "range": [0, x_max]},
         "yaxis": {"title": {"text": "Episodes per placed-child-year"}, "range": [0, y_top]},
         "legend": {"orientation": "h", "y": -0.16, "yanchor": "top"}, "margin": {"b": 150},

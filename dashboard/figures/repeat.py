@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures.common import PALETTE, _merged, empty_figure, figure_from
+from dashboard.figures.common import PALETTE, merged_layout, empty_figure, figure_from
 
 BAND_LABELS = {"1": "1 episode", "2": "2 episodes", "3-5": "3–5 episodes", "6-9": "6–9 episodes",
                "10+": "10 or more"}
@@ -56,7 +56,7 @@ def cohort_bands_figure(frame: pd.DataFrame, layout: dict | None = None) -> go.F
         "customdata": frame[["episodes", "share_of_episodes_pct"]].to_numpy(),
         "hovertemplate": "%{x}: %{y} children, %{customdata[0]} episodes (%{customdata[1]}% of episodes)"
                          "<extra></extra>",
-    }], _merged({
+    }], merged_layout({
         "xaxis": {"title": {"text": "Episodes in the period (per child)"}},
         "yaxis": {"title": {"text": "Children"}},
         "margin": {"t": 50},
@@ -82,7 +82,7 @@ def newly_repeat_figure(frame: pd.DataFrame, layout: dict | None = None) -> go.F
     return figure_from([{
         "type": "bar", "x": frame["month"].to_numpy(), "y": children, "name": "Children newly repeat",
         "marker": {"color": PALETTE[2]}, "text": children, "textposition": "outside", "cliponaxis": False,
-    }], _merged({
+    }], merged_layout({
         "xaxis": {"title": {"text": "Month of the second episode in 12 months"}, "dtick": "M1", "tickformat": "%b %Y"},
         "yaxis": {"title": {"text": "Children"}},
     }, layout or {}))
@@ -114,7 +114,7 @@ def escalation_figure(by_month: pd.DataFrame, layout: dict | None = None) -> go.
         "type": "bar", "x": by_month["month"].to_numpy(), "y": children, "name": "Children first meeting the rule",
         "marker": {"color": PALETTE[5], "pattern": {"shape": "/"}}, "text": children, "textposition": "outside",
         "cliponaxis": False,
-    }], _merged({
+    }], merged_layout({
         "xaxis": {"title": {"text": "Month the rule was first met"}, "dtick": "M1", "tickformat": "%b %Y"},
         "yaxis": {"title": {"text": "Children"}},
     }, layout or {}))
