@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 SMALL_COUNT = "<5"
@@ -95,9 +96,10 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column, positions in marked.items():
         if column not in out.columns or not positions:
             continue
-        out[column] = out[column].astype(object)
-        for position in positions:
-            out.iat[position, out.columns.get_loc(column)] = kinds.get(column, SMALL_COUNT)
+        # One assignment per column (a national homes table marks thousands of cells).
+        values = out[column].astype(object).to_numpy(copy=True)
+        values[np.asarray(positions, dtype=np.intp)] = kinds.get(column, SMALL_COUNT)
+        out[column] = values
     out.attrs = {}
     return out
 

@@ -73,3 +73,25 @@ def test_nothing_from_1_to_4_is_left_to_see(episodes, children):
     for (e, c), ratio in zip(zip(frame["episodes"], frame["children"]), out["per_child"]):
         if e < 5 or c < 5:
             assert ratio in ("suppressed", None) or (isinstance(ratio, float) and math.isnan(ratio))
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 20)), st.one_of(st.none(), st.floats(0, 100)),
+                          st.sampled_from(["a", "b", None])), min_size=1, max_size=30), st.data())
+def test_display_frame_marks_exactly_the_cells_it_is_given(rows, data):
+    frame = pd.DataFrame(rows, columns=["episodes", "pct", "name"]).astype({"episodes": "Int64"})
+    marks = {column: sorted(data.draw(st.sets(st.integers(0, len(rows) - 1)), label=column))
+             for column in ("episodes", "pct")}
+    frame.attrs = {"suppressed": marks, "suppression_kinds": {"pct": "suppressed"}}
+    shown = display_frame(frame)
+    for column in ("episodes", "pct"):
+        for position in range(len(rows)):
+            value = shown[column].iat[position]
+            if position in marks[column]:
+                assert value == (SMALL_COUNT if column == "episodes" else "suppressed")
+            else:
+                original = frame[column].astype(object).iat[position]
+                if pd.isna(original):
+                    assert pd.isna(value)
+                else:
+                    assert value == original
+    assert shown["name"].tolist() == frame["name"].tolist() and not shown.attrs
