@@ -18,6 +18,7 @@ from dash import ALL, Dash, Input, Output, State, callback, clientside_callback,
 
 from dashboard import components  # noqa: F401  (registers the table and CSV callbacks)
 from dashboard import access, auth, data, warm
+from dashboard.figures.common import PLOTLY_JS
 from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
 from pipelines.store import StoreMissing
 
@@ -203,9 +204,6 @@ def create_app(db_path: Path | None = None) -> Dash:
     return app
 
 
-PLOTLY_STRICT = ASSETS / "plotly" / "plotly-strict.min.js"
-
-
 def _serve_strict_plotly(app: Dash) -> None:
     """Plotly.js's strict bundle (assets/plotly/README.md) at the address where `dcc.Graph`
     loads Plotly.js, in place of the default bundle, whose WebGL traces need eval, which the
@@ -221,7 +219,7 @@ def _serve_strict_plotly(app: Dash) -> None:
             refused = auth.require_session()
             if refused is not None:
                 return refused
-            return flask.send_file(PLOTLY_STRICT, mimetype="application/javascript", conditional=True, etag=True,
+            return flask.send_file(PLOTLY_JS, mimetype="application/javascript", conditional=True, etag=True,
                                    max_age=None)
         return None
 

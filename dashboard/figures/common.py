@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import plotly.graph_objects as go
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+
+# The Plotly.js every chart is drawn with, in the dashboard (dashboard/app.py serves it) and
+# in the board pack (kaleido loads it): the strict bundle of assets/plotly/README.md, from
+# this machine, never the libraries' CDN defaults.
+PLOTLY_JS = Path(__file__).resolve().parents[2] / "assets" / "plotly" / "plotly-strict.min.js"
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
