@@ -133,9 +133,8 @@ full_rows_from_server("homes-funnel", _all_funnel_rows)
 @data.cached_answer()
 def update_homes(*values):
     """The funnel and the table beside it. The chosen home is not needed here: its charts
-    (`update_home_detail`) are asked for at the same time, not after this answer. (A caller
-    from before then may pass the chosen home last: it is ignored.)"""
-    filters = _filters(values[:len(FILTER_INPUTS)])
+    (`update_home_detail`) are asked for at the same time, not after this answer."""
+    filters = _filters(values)
     frame, withheld, marks = _funnel(filters)
     table = homes_table(frame)
     side_table = downloadable_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "

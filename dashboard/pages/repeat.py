@@ -53,8 +53,7 @@ full_rows_from_server("escalation-children", _flagged_children)
 
 
 def _filters(values) -> Filters:
-    """The filter bar's values (the first len(FILTER_INPUTS) of `values`)."""
-    return Filters.from_values(*values[:len(FILTER_INPUTS)], fallback=Filters.default(None))
+    return Filters.from_values(*values, fallback=Filters.default(None))
 
 
 def layout(**_query) -> html.Div:
@@ -104,7 +103,7 @@ def update_repeat(*values):
     """The cohort bands and the children newly repeat (aggregates for every role: the answer
     is cached). The escalation rule's chart and list (`update_repeat_escalation`) and the
     chosen child's timeline with the chooser (`update_repeat_timeline`) are asked for at the
-    same time. (A caller from before then may pass the chosen child last: it is ignored.)"""
+    same time."""
     filters = _filters(values)
     bands = data.query("repeat_cohort_bands", filters)
     newly = data.query("repeat_newly_by_month", filters)
@@ -126,7 +125,8 @@ def update_repeat_escalation(*values):
     list of them (record level: their answer is never cached)."""
     filters = _filters(values)
     rule = escalation_rule()
-    months = data.query("repeat_newly_by_month", filters)["month"]
+    # Every month of the period, as repeat_newly_by_month lists them (no query for that).
+    months = pd.Series(pd.date_range(filters.period_start.replace(day=1), filters.period_end, freq="MS"))
     rule_params = {"escalation_episodes": rule.episodes, "escalation_days": rule.days}
     if not access.may_see_records(data.viewer().role):
         # Board and managers: the month-by-month count only (the list of children stays here).
