@@ -24,6 +24,7 @@ from pathlib import Path
 
 from dashboard import data
 from dashboard.filters import FILTER_INPUTS, Filters
+from pipelines.store import StoreMissing
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,11 @@ def _warm_once(version: tuple) -> None:
             return
         began = time.perf_counter()
         took = warm_default_view()
-        if data.store_version() == version:
+        try:
+            current = data.store_version() == version
+        except StoreMissing:   # the store went away meanwhile: nothing to mark as warmed
+            current = False
+        if current:
             lock.seek(0)
             lock.truncate()
             lock.write("done")

@@ -101,3 +101,11 @@ def test_a_server_process_warms_the_default_view_as_dash_loads_its_pages(store, 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert [lock.read_text() for lock in state.glob("cache/warm-*.lock")] == ["done"]
+
+
+def test_a_store_gone_while_warming_is_not_marked_warmed(store, tmp_path, monkeypatch):
+    version = data.store_version()
+    monkeypatch.setattr(warm, "warm_default_view", lambda: data.configure(tmp_path / "gone.duckdb") or {})
+    warm._warm_once(version)            # no exception from the thread's work
+    lock = warm._lock_path(version)
+    assert lock is None or not lock.exists() or lock.read_text().strip() != "done"
