@@ -178,14 +178,16 @@ def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> lis
 
 
 @lru_cache(maxsize=1)
-def _to_wgs84():
+def wgs84_transformer():
+    """British National Grid to WGS84, made once per process (importing pyproj and making it
+    take about 100 ms; dashboard.prime makes it when a worker starts)."""
     from pyproj import Transformer
 
     return Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
 
 
 def to_wgs84(eastings, northings) -> tuple[list[float], list[float]]:
-    lon, lat = _to_wgs84().transform(np.asarray(eastings, dtype=float), np.asarray(northings, dtype=float))
+    lon, lat = wgs84_transformer().transform(np.asarray(eastings, dtype=float), np.asarray(northings, dtype=float))
     return [float(v) for v in np.atleast_1d(lon)], [float(v) for v in np.atleast_1d(lat)]
 
 
