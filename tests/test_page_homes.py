@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -301,6 +302,32 @@ def test_the_board_sees_each_homes_small_numbers_marked_on_its_own_row(store):
     assert "2 homes with 1–4 episodes are not shown" in summary
 
 
+def test_the_pages_shaded_funnel_counts_only_the_homes_each_role_may_see_placed(store, monkeypatch):
+    """The page's funnel, shaded (as for thousands of homes): the analyst's layer counts Oak
+    (below the 95% limit) and SC000003 (within), with Ash a named marker. The board's funnel
+    places neither (1–4 episodes, withheld): Ash alone, within the limits of its own rate,
+    is the one home its layer counts."""
+    import dashboard.pages.homes as page
+
+    monkeypatch.setattr(page, "DENSITY_ABOVE", 0)
+    values = (*YEAR, "all", None, None, None, None)
+    _, _, figure, _, summary = page.update_homes(*values)
+    [density] = [t for t in figure.data if t.type == "heatmap"]
+    assert sum(n for row in density.z for n in row if n) == 2
+    assert sorted(w.split("<br>")[0] for row in density.text for w in row if w) == [
+        "1 home here: 1 below 95% limit", "1 home here: 1 within limits"]
+    assert [list(t.text) for t in _markers(figure) if t.mode == "markers+text"] == [["Ash House"]]
+    assert "shades the 2 homes within or below the limits" in summary and "draws the 1 above them" in summary
+    with data.acting_as("board"):
+        _, _, figure, funnel_store, summary = page.update_homes(*values)
+    [density] = [t for t in figure.data if t.type == "heatmap"]
+    assert [w.split("<br>")[0] for row in density.text for w in row if w] == ["1 home here: 1 within limits"]
+    assert sum(n for row in density.z for n in row if n) == 1 and _markers(figure) == []
+    assert "shades the 1 home within or below the limits" in summary
+    assert "2 homes with 1–4 episodes are not shown" in summary
+    assert store_to_frame(funnel_store)["urn"].tolist() == [ASH]
+
+
 def test_home_chooser_offers_outliers_and_busiest_homes_and_finds_any_by_search():
     from dashboard.figures.homes import OUTLIER, WITHIN
     from dashboard.pages.homes import CHOICES_SHOWN, home_choices
@@ -345,25 +372,76 @@ def test_a_large_chart_sends_the_rows_its_table_shows_and_downloads_them_all():
         components._FULL_ROWS.pop("test-large-chart")
 
 
-def test_a_national_funnel_draws_its_many_homes_with_webgl_and_names_outliers_in_svg():
-    count = 30
+def _national_frame(count: int = 600, seed: int = 7) -> pd.DataFrame:
+    """Homes of every position: sizes from a few days to three years, episodes spread well
+    beyond chance (as nationally: many homes above and below the limits), some with none."""
+    rng = np.random.default_rng(seed)
+    years = rng.uniform(0.02, 3.0, count)
+    episodes = rng.poisson(years * 4 * rng.gamma(1.5, 1 / 1.5, count))
     rates = pd.DataFrame({
         "urn": [f"SC{n:06d}" for n in range(count)], "home_name": [f"Home {n}" for n in range(count)],
-        "episodes": [40] + [2] * (count - 1), "placement_days": [365] * count,
-        "placed_child_years": [1.0] * count,
+        "episodes": episodes, "placement_days": (years * 365.25).round().astype(int), "placed_child_years": years,
     })
-    frame = fig.funnel_frame(rates)
-    kinds = {t.name: t.type for t in fig.funnel_figure(frame, webgl_above=10).data if t.mode != "lines"}
-    assert kinds[fig.OUTLIER.capitalize()] == "scatter"
-    assert set(kinds.values()) == {"scatter", "scattergl"}
-    assert {t.type for t in fig.funnel_figure(frame, webgl_above=count).data} == {"scatter"}
-    assert {t.type for t in fig.funnel_figure(frame).data} == {"scatter"}   # the board pack: SVG
+    rates.loc[0, "placed_child_years"] = 0.0   # one home with no placement days: not placed
+    return fig.funnel_frame(rates)
+
+
+def _markers(figure) -> list:
+    return [t for t in figure.data if t.type in ("scatter", "scattergl") and t.mode != "lines"]
+
+
+def test_a_national_funnel_shades_its_homes_within_or_below_the_limits_and_draws_those_above():
+    """Above `density_above` homes, the homes within or below the limits are one shaded layer
+    of counts per cell (no marker each, no WebGL): its counts add up to those homes, each
+    cell's words to its count; the homes above the limits stay markers with their hover."""
+    frame = _national_frame()
+    placed = frame[frame["position"] != fig.NO_YEARS]
+    shaded = placed[placed["position"].isin(fig.SHADED)]
+    above = placed[placed["position"].isin((fig.OUTLIER, fig.ABOVE_95))]
+    assert set(placed["position"]) == set(fig.POSITION_STYLE) and len(above) > fig.OUTLIERS_NAMED
+    figure = fig.funnel_figure(frame, density_above=len(placed) - 1)
+    assert "scattergl" not in {t.type for t in figure.data}
+    markers = _markers(figure)
+    assert {t.name for t in markers} == {fig.OUTLIER.capitalize(), fig.ABOVE_95.capitalize()}
+    assert sum(len(t.x) for t in markers) == len(above)
+    assert sorted(h.split(" (")[0] for t in markers for h in t.hovertext) == sorted(above["home_name"])
+    [density] = [t for t in figure.data if t.type == "heatmap"]
+    assert density.name == fig.DENSITY_NAME and density.showlegend and density.hoverongaps is False
+    counts = np.array([[n or 0 for n in row] for row in density.z])
+    assert counts.sum() == len(shaded)
+    assert counts.shape == (fig.DENSITY_CELLS[1], fig.DENSITY_CELLS[0]) and None in density.z[-1]
+    for row, words in zip(density.z, density.text):
+        for n, text in zip(row, words):
+            assert (n is None) == (text is None)
+            if n is not None:
+                said = text.split("<br>")[0]
+                assert said.startswith(f"{n:,} {'home' if n == 1 else 'homes'} here: ")
+                assert sum(int(part.split(" ")[0]) for part in said.split(": ")[1].split(", ")) == n
+    # The cells cover the axes' ranges.
+    x_max, y_top = figure.layout.xaxis.range[1], figure.layout.yaxis.range[1]
+    assert density.x0 - density.dx / 2 == 0 and abs(density.dx * fig.DENSITY_CELLS[0] - x_max) < 1e-9
+    assert density.y0 - density.dy / 2 == 0 and abs(density.dy * fig.DENSITY_CELLS[1] - y_top) < 1e-9
+    # Its words say so; a funnel drawing every home says nothing of shading.
+    assert f"shades the {len(shaded):,} homes within or below the limits" in fig.shaded_words(
+        frame, len(placed) - 1)
+    assert fig.shaded_words(frame, len(placed)) == "" and fig.shaded_words(frame, None) == ""
+
+
+def test_a_funnel_of_fewer_homes_and_the_board_pack_draw_every_home_as_before():
+    frame = _national_frame()
+    placed = frame[frame["position"] != fig.NO_YEARS]
+    for figure in (fig.funnel_figure(frame, density_above=len(placed)), fig.funnel_figure(frame)):
+        assert "heatmap" not in {t.type for t in figure.data}
+        assert {t.type for t in figure.data} == {"scatter"}
+        assert sum(len(t.x) for t in _markers(figure)) == len(placed)
+        assert {t.name for t in _markers(figure)} == {p.capitalize() for p in fig.POSITION_STYLE}
+    assert fig.funnel_figure(frame, density_above=len(placed)).data == fig.funnel_figure(frame).data
 
 
 def test_a_national_funnel_names_its_top_outliers_in_a_trace_of_their_own():
     """Hundreds of outliers nationally: only the OUTLIERS_NAMED highest rates carry a label,
-    drawn in SVG over the others; the rest are markers alone (WebGL on a large funnel), and
-    the two traces are one legend entry."""
+    drawn over the others; the rest are markers alone (on a shaded funnel too), and the two
+    traces are one legend entry."""
     count = 200
     outliers = fig.OUTLIERS_NAMED + 15
     rates = pd.DataFrame({
@@ -373,15 +451,15 @@ def test_a_national_funnel_names_its_top_outliers_in_a_trace_of_their_own():
     })
     frame = fig.funnel_frame(rates)
     assert (frame["position"] == fig.OUTLIER).sum() == outliers
-    for webgl_above, rest_type in ((100, "scattergl"), (None, "scatter")):
-        traces = [t for t in fig.funnel_figure(frame, webgl_above=webgl_above).data
+    for density_above in (100, None):
+        traces = [t for t in fig.funnel_figure(frame, density_above=density_above).data
                   if t.name == fig.OUTLIER.capitalize()]
         rest, named = traces
         assert named.type == "scatter" and named.mode == "markers+text"
         # The highest rates: the homes with most episodes, each named by its label.
         assert sorted(named.text) == sorted(f"Home {n}" for n in range(outliers - fig.OUTLIERS_NAMED, outliers))
         assert list(named.text) == list(named.hovertext)
-        assert rest.type == rest_type and rest.mode == "markers" and rest.text is None
+        assert rest.type == "scatter" and rest.mode == "markers" and rest.text is None
         assert len(rest.x) == outliers - fig.OUTLIERS_NAMED
         assert rest.showlegend is not False and named.showlegend is False
         assert rest.legendgroup == named.legendgroup
@@ -393,7 +471,7 @@ def test_the_pages_charts_leave_room_for_their_labels_and_the_board_pack_keeps_i
     margins give: the page's funnel and trend ask for that room (the browser test checks
     Plotly took no more); the board pack's funnel keeps its margins."""
     frame = fig.funnel_frame(data.query("homes_rates", _filters()))
-    page = fig.funnel_figure(frame, webgl_above=fig.WEBGL_ABOVE, layout=fig.FUNNEL_PAGE_LAYOUT)
+    page = fig.funnel_figure(frame, density_above=fig.DENSITY_ABOVE, layout=fig.FUNNEL_PAGE_LAYOUT)
     pack = fig.funnel_figure(frame)
     assert (page.layout.margin.l, page.layout.margin.b, page.layout.height) == (80, 200, 594)
     assert (pack.layout.margin.l, pack.layout.margin.b, pack.layout.height) == (60, 150, 560)

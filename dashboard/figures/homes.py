@@ -134,7 +134,17 @@ def funnel_data(frame: pd.DataFrame) -> pd.DataFrame:
                                  "lower_95": 2, "upper_95": 2, "upper_99_8": 2, "overall_rate": 4})
 
 
-WEBGL_ABOVE = 2_000   # homes on the funnel beyond which the dashboard draws them with WebGL
+DENSITY_ABOVE = 2_000   # homes on the funnel beyond which the dashboard shades those not above the limits
+# On a large funnel the homes in these positions are shaded by how many lie in each cell of
+# the chart (`density_trace`) instead of drawn one by one; the homes above the limits stay
+# markers. A browser takes most of a second to draw thousands of markers, with SVG or with
+# WebGL (which headless and GPU-less browsers draw in software): nationally 12,297 homes are
+# placed, 9,796 of them within or below the limits.
+SHADED = (WITHIN, BELOW_95, BELOW_998)
+DENSITY_NAME = "Within or below the limits (shaded: homes per cell)"
+# The shaded layer's cells across the x axis and up the y axis: about a marker's size each
+# at the page's width.
+DENSITY_CELLS = (60, 60)
 # The dashboard's funnel leaves room for its axis labels and its legend below the plot (three
 # rows at the page's width): when a label or the legend needs more room than the margins give,
 # Plotly draws the whole figure a second time (automargin), and with thousands of homes the
@@ -142,16 +152,16 @@ WEBGL_ABOVE = 2_000   # homes on the funnel beyond which the dashboard draws the
 FUNNEL_PAGE_LAYOUT = {"margin": {"l": 80, "b": 200}, "height": 594}
 
 
-def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None, layout: dict | None = None) -> go.Figure:
+def funnel_figure(frame: pd.DataFrame, density_above: int | None = None, layout: dict | None = None) -> go.Figure:
     """The funnel plot. Built as plain dicts in one go (a national store has thousands of
     homes: one validated graph_objects call per trace and per update costs more than the
     data). Only the OUTLIERS_NAMED outliers with the highest rates carry a name on the
     chart, drawn as a trace of their own over the other outliers (one legend entry for
-    both); every marker names its home on hover. With more than `webgl_above` homes (the
-    dashboard passes WEBGL_ABOVE), the homes other than the named outliers are drawn by
-    WebGL (`scattergl`): a browser takes seconds to draw 12,672 SVG markers. The board pack
-    keeps SVG throughout (None). `layout` is merged over the figure's layout (the dashboard
-    passes FUNNEL_PAGE_LAYOUT)."""
+    both); every marker names its home on hover. With more than `density_above` homes (the
+    dashboard passes DENSITY_ABOVE), the homes within or below the limits (SHADED) are one
+    shaded layer of how many lie in each cell of the chart, and only the homes above the
+    limits are markers; the board pack draws every home (None). `layout` is merged over the
+    figure's layout (the dashboard passes FUNNEL_PAGE_LAYOUT)."""
     placed = frame[frame["position"] != NO_YEARS]
     if placed.empty or placed["overall_rate"].isna().all():
         return empty_figure("No placement days at children's homes in this period")
@@ -182,18 +192,21 @@ def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None, layout: d
     shown_y[beyond.index] = [y_top * (0.97 - 0.07 * i) for i in range(len(beyond))]
     named = placed.index.isin(placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
                               .head(OUTLIERS_NAMED).index)
-    large = webgl_above is not None and len(placed) > webgl_above
+    shaded = (placed["position"].isin(SHADED).to_numpy() if shades(frame, density_above)
+              else np.zeros(len(placed), dtype=bool))
     for position, style in POSITION_STYLE.items():
+        if position in SHADED and shaded.any():
+            if position == SHADED[0]:
+                traces.append(density_trace(placed[shaded], shown_y, x_max, y_top))
+            continue
         if position != OUTLIER:
-            traces.append(_homes_trace(placed[placed["position"] == position], shown_y, y_top, position, style,
-                                       large=large))
+            traces.append(_homes_trace(placed[placed["position"] == position], shown_y, y_top, position, style))
             continue
         # The outliers in two traces, one legend entry: those not named, then the named ones
-        # over them with their labels (always SVG: WebGL draws text as images, slowly).
-        outliers = placed["position"] == position
-        rest = _homes_trace(placed[outliers & ~named], shown_y, y_top, position, style, large=large)
-        labelled = _homes_trace(placed[outliers & named], shown_y, y_top, position, style, large=large,
-                                with_names=True)
+        # over them with their labels.
+        outliers = (placed["position"] == position).to_numpy()
+        rest = _homes_trace(placed[outliers & ~named], shown_y, y_top, position, style)
+        labelled = _homes_trace(placed[outliers & named], shown_y, y_top, position, style, with_names=True)
         if rest is not None and labelled is not None:
             rest["legendgroup"] = labelled["legendgroup"] = "outlier"
             labelled["showlegend"] = False
@@ -206,20 +219,82 @@ def funnel_figure(frame: pd.DataFrame, webgl_above: int | None = None, layout: d
     }, layout or {}), height=560)
 
 
+def shades(frame: pd.DataFrame, density_above: int | None) -> bool:
+    """The funnel of `frame` shades its homes within or below the limits (more than
+    `density_above` homes placed)."""
+    return density_above is not None and int((frame["position"] != NO_YEARS).sum()) > density_above
+
+
+def shaded_words(frame: pd.DataFrame, density_above: int | None) -> str:
+    """What a shaded funnel draws, for its summary ("" when it draws every home)."""
+    shaded = int(frame["position"].isin(SHADED).sum())
+    if not shades(frame, density_above) or not shaded:
+        return ""
+    above = int(frame["position"].isin((OUTLIER, ABOVE_95)).sum())
+    return (f" The chart shades the {shaded:,} {'home' if shaded == 1 else 'homes'} within or below the limits by "
+            f"how many lie in each part of it (hover for the counts)"
+            + (f" and draws the {above:,} above them one by one" if above else "")
+            + "; the table and the chart's data list every home.")
+
+
+def density_trace(homes: pd.DataFrame, shown_y: pd.Series, x_max: float, y_top: float) -> dict:
+    """`homes` as a heatmap of how many lie in each cell of the chart (DENSITY_CELLS across
+    the axes' ranges), counted here: the counts reach the browser, not the homes (they are in
+    the chart's table and data). Empty cells are blank; hovering a cell says how many homes it
+    holds, by position, and its ranges of placed-child-years and rates."""
+    across, up = DENSITY_CELLS
+    x_edges = np.linspace(0.0, x_max, across + 1)
+    y_edges = np.linspace(0.0, y_top, up + 1)
+    # The cell of each home (a home on the axes' top or right edge is in the last cell).
+    column = np.clip(np.searchsorted(x_edges, homes["placed_child_years"].to_numpy(dtype=float), side="right") - 1,
+                     0, across - 1)
+    row = np.clip(np.searchsorted(y_edges, shown_y[homes.index].to_numpy(dtype=float), side="right") - 1, 0, up - 1)
+    positions = [position for position in SHADED if (homes["position"] == position).any()]
+    by_position = {position: np.zeros((up, across), dtype=int) for position in positions}
+    for position, counts in by_position.items():
+        mine = (homes["position"] == position).to_numpy()
+        np.add.at(counts, (row[mine], column[mine]), 1)
+    total = sum(by_position.values())
+    z, text = [], []
+    for j in range(up):
+        z.append([int(n) if n else None for n in total[j].tolist()])
+        text.append([_cell_words(j, i, by_position, x_edges, y_edges) if total[j, i] else None
+                     for i in range(across)])
+    return {
+        "type": "heatmap", "z": z, "text": text, "name": DENSITY_NAME, "showlegend": True,
+        "x0": float(x_edges[1] / 2), "dx": float(x_edges[1]), "y0": float(y_edges[1] / 2), "dy": float(y_edges[1]),
+        "colorscale": [[0, "#cfe3f2"], [1, PALETTE[0]]], "zmin": 1, "zmax": max(int(total.max()), 2),
+        # The colour scale inside the plot's top right corner (the funnel's emptiest part): it
+        # needs no margin of its own, so Plotly draws the figure once.
+        "showscale": True, "colorbar": {
+            "title": {"text": "Homes per cell (within or below the limits)", "side": "top", "font": {"size": 12}},
+            "orientation": "h", "x": 1, "xanchor": "right", "y": 1, "yanchor": "top", "len": 0.4,
+            "thickness": 10, "outlinewidth": 0, "tickfont": {"size": 11}, "bgcolor": "rgba(255,255,255,0.85)"},
+        "hoverongaps": False, "hovertemplate": "%{text}<extra></extra>",
+    }
+
+
+def _cell_words(j: int, i: int, by_position: dict, x_edges: np.ndarray, y_edges: np.ndarray) -> str:
+    counts = {position: int(counts[j, i]) for position, counts in by_position.items() if counts[j, i]}
+    total = sum(counts.values())
+    return (f"{total:,} {'home' if total == 1 else 'homes'} here: "
+            + ", ".join(f"{n:,} {position}" for position, n in counts.items())
+            + f"<br>{x_edges[i]:.2f}–{x_edges[i + 1]:.2f} placed-child-years, "
+              f"{y_edges[j]:.1f}–{y_edges[j + 1]:.1f} per year")
+
+
 def _homes_trace(points: pd.DataFrame, shown_y: pd.Series, y_top: float, position: str, style: tuple,
-                 large: bool, with_names: bool = False) -> dict | None:
-    """One marker trace of the funnel: the homes of one position (None: no such home), drawn
-    with WebGL on a `large` funnel, except the named outliers (SVG: WebGL draws text slowly)."""
+                 with_names: bool = False) -> dict | None:
+    """One marker trace of the funnel: the homes of one position (None: no such home)."""
     if points.empty:
         return None
     colour, symbol, size = style
     rates = points["rate"].to_numpy(dtype=float)
     labels = [f"{name} ({rate:.0f} per year, off scale)" if rate > y_top else name
               for name, rate in zip(points["home_name"].tolist(), rates.tolist())]
-    webgl = large and not with_names
     trace = {
         # Single precision is ample for positions and hover figures and halves the payload.
-        "type": "scattergl" if webgl else "scatter",
+        "type": "scatter",
         "x": points["placed_child_years"].to_numpy(dtype=np.float32),
         "y": shown_y[points.index].to_numpy(dtype=np.float32),
         "name": position.capitalize(), "mode": "markers+text" if with_names else "markers",
@@ -229,9 +304,8 @@ def _homes_trace(points: pd.DataFrame, shown_y: pd.Series, y_top: float, positio
                                        points["expected"].to_numpy(dtype=float), rates]).astype(np.float32),
         "hovertemplate": "%{hovertext}<br>%{customdata[0]:.0f} episodes (expected %{customdata[1]:.1f})<br>"
                          "%{x:.2f} placed-child-years<br>%{customdata[2]:.2f} per year<extra></extra>",
+        "cliponaxis": False,
     }
-    if not webgl:
-        trace["cliponaxis"] = False
     if with_names:
         trace.update(text=labels, textposition="middle right", textfont={"size": 12, "color": PALETTE[7]})
     return trace

@@ -13,8 +13,9 @@ from dashboard.components import (
     chart_card, chart_outputs, chart_values, downloadable_table, full_rows_from_server,
 )
 from dashboard.figures.homes import (
-    FUNNEL_PAGE_LAYOUT, OUTLIER, WEBGL_ABOVE, default_home, funnel_data, funnel_figure, funnel_frame, funnel_summary,
-    home_options, homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure, monthly_summary,
+    DENSITY_ABOVE, FUNNEL_PAGE_LAYOUT, OUTLIER, default_home, funnel_data, funnel_figure, funnel_frame,
+    funnel_summary, home_options, homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure,
+    monthly_summary, shaded_words,
 )
 from dashboard.figures.common import empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -36,7 +37,8 @@ def layout(**_query) -> html.Div:
                 "homes-funnel", "Episode rates against control limits (funnel plot)",
                 "Each marker is a home. The solid line is the overall rate; the dashed and dotted curves are the "
                 "95% and 99.8% control limits for a home of that size. A home above the dotted curve is an "
-                "outlier (diamond, named): more episodes than chance alone would explain."),
+                "outlier (diamond, named): more episodes than chance alone would explain. With thousands of "
+                "homes, those within or below the limits are shaded by how many lie in each part of the chart."),
                 style={"flex": "1 1 36rem", "minWidth": 0}),
             html.Section([
                 html.H2("Homes against their expected episodes", id="homes-table-title"),
@@ -143,10 +145,11 @@ def update_homes(*values):
     return (
         f"Showing {filters.describe()}.",
         side_table if len(table) else html.P("No homes in this period."),
-        *chart_values(funnel_figure(frame, webgl_above=WEBGL_ABOVE, layout=FUNNEL_PAGE_LAYOUT),
+        *chart_values(funnel_figure(frame, density_above=DENSITY_ABOVE, layout=FUNNEL_PAGE_LAYOUT),
                       _funnel_rows(frame, marks), funnel_summary(frame) + (
                           f" {withheld} {'home' if withheld == 1 else 'homes'} with 1–4 episodes "
-                          f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else ""),
+                          f"{'is' if withheld == 1 else 'are'} not shown (small numbers)." if withheld else "")
+                      + shaded_words(frame, DENSITY_ABOVE),
                       chart_id="homes-funnel"),
     )
 

@@ -77,3 +77,49 @@ def test_no_chart_is_drawn_again_to_make_room_for_its_labels(server, context, pa
     grown = [chart for chart in page.evaluate(MARGINS)
              if chart["traces"] and chart["drawn"] != chart["asked"]]
     assert not grown, f"{path}: Plotly needed more room than asked for (and drew these again): {grown}"
+
+
+# Draw a figure with the page's own Plotly, in a box as wide as the page's funnel, from a
+# timer (as a page's own script would), and report what Plotly drew.
+DRAW_FIGURE = """(figure) => new Promise(resolve => setTimeout(async () => {
+    const div = document.createElement('div');
+    div.style.width = document.getElementById('homes-funnel-graph').clientWidth + 'px';
+    document.body.appendChild(div);
+    await window.Plotly.newPlot(div, figure.data, figure.layout);
+    const asked = Object.assign({l: 80, r: 80, t: 100, b: 80}, figure.layout.margin || {});
+    const drawn = div._fullLayout._size;
+    resolve({asked: [asked.l, asked.r, asked.t, asked.b], drawn: [drawn.l, drawn.r, drawn.t, drawn.b],
+             images: div.querySelectorAll('.hm image').length, points: div.querySelectorAll('.point').length,
+             canvases: div.querySelectorAll('canvas').length,
+             legend: [...div.querySelectorAll('.legendtext')].map(text => text.textContent)});
+}, 0))"""
+
+
+def test_a_national_funnel_draws_its_shaded_homes_once_without_webgl(server, context):
+    """A funnel of thousands of homes, as the page sends it: one shaded image for the homes
+    within or below the limits, a marker for each home above them, no WebGL, and room for
+    its colour scale and legend within the margins it asks for (drawn once)."""
+    import numpy as np
+    import pandas as pd
+    from plotly.utils import PlotlyJSONEncoder
+
+    from dashboard.figures import homes as fig
+
+    rng = np.random.default_rng(3)
+    count = fig.DENSITY_ABOVE + 500
+    years = rng.uniform(0.02, 3.0, count)
+    rates = pd.DataFrame({
+        "urn": [f"SC{n:06d}" for n in range(count)], "home_name": [f"Home {n}" for n in range(count)],
+        "episodes": rng.poisson(years * 4 * rng.gamma(1.5, 1 / 1.5, count)),
+        "placement_days": (years * 365.25).round().astype(int), "placed_child_years": years,
+    })
+    frame = fig.funnel_frame(rates)
+    figure = fig.funnel_figure(frame, density_above=fig.DENSITY_ABOVE, layout=fig.FUNNEL_PAGE_LAYOUT)
+    above = int(frame["position"].isin((fig.OUTLIER, fig.ABOVE_95)).sum())
+    watched = Watched(context, server)
+    page = watched.open("/homes")
+    drawn = page.evaluate(DRAW_FIGURE, json.loads(json.dumps(figure.to_dict(), cls=PlotlyJSONEncoder)))
+    assert drawn["drawn"] == drawn["asked"], drawn
+    assert drawn["images"] == 1 and drawn["points"] == above and drawn["canvases"] == 0, drawn
+    assert fig.DENSITY_NAME in drawn["legend"], drawn["legend"]
+    assert watched.problems() == {}
