@@ -193,29 +193,30 @@ def create_app(db_path: Path | None = None) -> Dash:
         serve_locally=True,
         suppress_callback_exceptions=True,
         update_title=None,
-        assets_ignore=r"^plotly-strict\.min\.js$",   # served in place of Dash's Plotly.js (below)
+        assets_ignore=r"^plotly-mfhc\.min\.js$",   # served in place of Dash's Plotly.js (below)
     )
     app.index_string = app.index_string.replace("<html>", '<html lang="en-GB">', 1)
     app.layout = layout
     app.server.teardown_appcontext(data.close_request_connection)
-    _serve_strict_plotly(app)
+    _serve_plotly(app)
     auth.install(app)
     prime.prime()     # this process's first-chart costs (no data), whatever the cache's setting
     warm.install()
     return app
 
 
-def _serve_strict_plotly(app: Dash) -> None:
-    """Plotly.js's strict bundle (assets/plotly/README.md) at the address where `dcc.Graph`
-    loads Plotly.js, in place of the default bundle, whose WebGL traces need eval, which the
-    Content Security Policy forbids. Loaded as Dash loads its own: when the first chart needs
-    it, beside the page's other requests, not before the page starts (5 MB of script). Only
-    for a signed-in session, as every other script, with an ETag, as Dash serves its own.
+def _serve_plotly(app: Dash) -> None:
+    """mfhc's Plotly.js bundle (assets/plotly/README.md: the trace types the charts draw,
+    1.5 MB) at the address where `dcc.Graph` loads Plotly.js, in place of Dash's default
+    bundle (every trace type, 4.8 MB; its WebGL traces need eval, which the Content Security
+    Policy forbids). Loaded as Dash loads its own: when the first chart needs it, beside the
+    page's other requests, not before the page starts. Only for a signed-in session, as
+    every other script, with an ETag, as Dash serves its own.
     (Registered before `auth.install`, which ends the app's setup, so it asks the sign-in
     check itself.)"""
     address = app.config.requests_pathname_prefix + "_dash-component-suites/plotly/package_data/plotly.min.js"
 
-    def strict_plotly():
+    def plotly_bundle():
         if flask.request.path == address:
             refused = auth.require_session()
             if refused is not None:
@@ -224,7 +225,7 @@ def _serve_strict_plotly(app: Dash) -> None:
                                    max_age=None)
         return None
 
-    app.server.before_request(strict_plotly)
+    app.server.before_request(plotly_bundle)
 
 
 app = create_app(Path(os.environ["MFHC_DB"]) if os.environ.get("MFHC_DB") else None)

@@ -27,8 +27,10 @@ from dashboard.figures.hotspots import wgs84_transformer
 
 log = logging.getLogger(__name__)
 
-# Every trace type of dashboard/figures/ (tests/test_prime.py checks that none is missing).
-TRACE_TYPES = ("bar", "choropleth", "funnel", "heatmap", "scatter", "scattergeo", "scattergl")
+# Every trace type of dashboard/figures/ (tests/test_prime.py checks that none is missing),
+# and the trace types of mfhc's Plotly.js bundle (tools/plotly-bundle/entry.cjs: scatter comes
+# with Plotly's core; tests/test_plotly_bundle.py checks the two agree).
+TRACE_TYPES = ("bar", "choropleth", "funnel", "heatmap", "scatter", "scattergeo")
 
 
 def _tiny_trace(kind: str) -> dict:

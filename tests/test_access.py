@@ -677,14 +677,14 @@ def test_answers_are_cached_per_role_and_store_version_and_never_hold_records(si
     assert not any(key.encode() in cached for key in keys)
 
 
-def test_plotly_is_the_strict_bundle_served_with_an_etag(site):
+def test_plotly_is_mfhcs_bundle_served_with_an_etag(site):
     app, *_ = site
     client = client_as(app, "analyst")
     path = "/_dash-component-suites/plotly/package_data/plotly.min.js"
     response = client.get(path)
     assert response.status_code == 200 and response.mimetype == "application/javascript"
-    assert b"(strict - minified)" in response.data[:300]
+    assert b"plotly.js (mfhc: " in response.data[:300]
     again = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304 and not again.data
     # Not also put in every page as a script of its own (it is loaded when a chart needs it).
-    assert "plotly-strict" not in client.get("/").get_data(as_text=True)
+    assert "plotly-mfhc" not in client.get("/").get_data(as_text=True)

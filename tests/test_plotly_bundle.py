@@ -1,22 +1,47 @@
-"""The one Plotly.js every chart is drawn with: the strict bundle in assets/plotly/, the
-version the Python plotly package ships, named to kaleido for the board pack."""
+"""The one Plotly.js every chart is drawn with: mfhc's bundle in assets/plotly/ (the trace
+types the charts draw, nothing else), of the version the Python plotly package ships, named
+to kaleido for the board pack."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from plotly.offline import get_plotlyjs_version
 
+from dashboard import prime
 from dashboard.figures.common import PLOTLY_JS
 from pipelines import board_pack
 
+BUILD = Path(__file__).resolve().parents[1] / "tools" / "plotly-bundle"
 
-def test_strict_bundle_matches_the_plotly_package():
+
+def _header() -> str:
     with PLOTLY_JS.open(encoding="utf-8") as handle:
-        header = handle.read(300)
-    found = re.search(r"plotly\.js \(strict - minified\) v(\d+\.\d+\.\d+)", header)
-    assert found, header
-    assert found.group(1) == get_plotlyjs_version()
+        return handle.read(300)
+
+
+def test_the_bundle_is_the_version_of_the_plotly_package():
+    found = re.search(r"plotly\.js \(mfhc: ([a-z, ]+) - minified\) v(\d+\.\d+\.\d+)", _header())
+    assert found, _header()
+    assert found.group(2) == get_plotlyjs_version()
+    recipe = (BUILD / "package.json").read_text(encoding="utf-8")
+    assert f'"plotly.js": "{get_plotlyjs_version()}"' in recipe
+
+
+def test_the_bundle_holds_every_trace_type_the_charts_draw():
+    """The recipe registers the trace types prime.TRACE_TYPES lists (every one the figures
+    draw: tests/test_prime.py), scatter coming with Plotly's core; the header says so."""
+    registered = set(re.findall(r"require\('plotly\.js/lib/(\w+)'\)", (BUILD / "entry.cjs").read_text("utf-8")))
+    assert registered - {"core"} == set(prime.TRACE_TYPES) - {"scatter"}
+    named = re.search(r"\(mfhc: ([a-z, ]+) - minified\)", _header()).group(1).split(", ")
+    assert sorted(named) == sorted(prime.TRACE_TYPES)
+
+
+def test_nothing_in_the_bundle_needs_eval():
+    """The Content Security Policy has no `unsafe-eval` (docs/security.md)."""
+    text = PLOTLY_JS.read_text(encoding="utf-8")
+    assert "new Function" not in text and not re.search(r"(?<![\w.$])eval\(", text)
 
 
 def test_the_board_pack_draws_with_the_same_plotly_js_from_this_machine(monkeypatch):

@@ -33,7 +33,7 @@ def test_prime_draws_every_trace_type_the_figures_draw():
     drawn = {kind for path in (ROOT / "dashboard" / "figures").glob("*.py")
              for kind in re.findall(r'"type": "(\w+)"', path.read_text(encoding="utf-8")) if kind in trace_types}
     assert {"bar", "scatter", "choropleth"} <= drawn
-    assert drawn <= set(prime.TRACE_TYPES) <= trace_types
+    assert drawn == set(prime.TRACE_TYPES) and drawn <= trace_types
 
 
 def test_prime_loads_each_trace_type_and_makes_the_transformer(tmp_path):
@@ -68,7 +68,7 @@ import sys
 import dashboard.app
 from dashboard.figures import hotspots
 assert hotspots.wgs84_transformer.cache_info().currsize == 1
-assert all("plotly.graph_objs._" + kind in sys.modules for kind in ("bar", "scattergeo", "choropleth", "scattergl"))
+assert all("plotly.graph_objs._" + kind in sys.modules for kind in ("bar", "scattergeo", "choropleth", "heatmap"))
 """
     _fresh_python(script, tmp_path)
 

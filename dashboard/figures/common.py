@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 
 # The Plotly.js every chart is drawn with, in the dashboard (dashboard/app.py serves it) and
-# in the board pack (kaleido loads it): the strict bundle of assets/plotly/README.md, from
-# this machine, never the libraries' CDN defaults.
-PLOTLY_JS = Path(__file__).resolve().parents[2] / "assets" / "plotly" / "plotly-strict.min.js"
+# in the board pack (kaleido loads it): mfhc's own bundle of the trace types it draws
+# (assets/plotly/README.md), from this machine, never the libraries' CDN defaults.
+PLOTLY_JS = Path(__file__).resolve().parents[2] / "assets" / "plotly" / "plotly-mfhc.min.js"
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
