@@ -171,11 +171,14 @@ candidates as (
         and earlier_start >= start_date - ($escalation_days::integer - 1)
 ),
 
+-- The window ending on the day of each of a child's episodes in the period, where it holds
+-- enough episodes. Episodes starting on the same day share one window and give it once each:
+-- the figures per child below (the most, the best window's end, the earliest end) are the
+-- same with it once or several times.
 windows as (
-    select distinct
+    select
         child_no,
         start_date as window_end,
-        first_value(start_date) over last_days as window_start,
         count(*) over last_days as episodes_in_window
     from (
         select child_no, start_date, (start_date - date '2000-01-01') as day_number
@@ -186,26 +189,35 @@ windows as (
         partition by child_no order by day_number
         range between ($escalation_days::integer - 1) preceding and current row
     )
-    qualify start_date >= $period_start::date
+    qualify start_date >= $period_start::date and episodes_in_window >= $escalation_episodes::integer
 ),
 
 -- Each child's window with the most episodes, the earliest of them: one whole number ranks
 -- them (more episodes first, then the earlier end: day numbers are under 100,000).
-met as (
-    select *, episodes_in_window::bigint * 100000 - (window_end - date '2000-01-01') as window_rank
-    from windows
-    where episodes_in_window >= $escalation_episodes::integer
-),
-
-per_child as (
+best as (
     select
         child_no,
         max(episodes_in_window) as episodes_in_window,
-        arg_max(window_start, window_rank) as window_start,
-        arg_max(window_end, window_rank) as window_end,
+        arg_max(window_end, episodes_in_window::bigint * 100000 - (window_end - date '2000-01-01')) as window_end,
         min(date_trunc('month', window_end))::date as first_met_month
-    from met
+    from windows
     group by child_no
+),
+
+-- The chosen window's first episode: the earliest of the child's episodes starting in its
+-- days (worked out for that one window per child, not for every window).
+per_child as (
+    select
+        best.child_no,
+        any_value(best.episodes_in_window) as episodes_in_window,
+        min(history.start_date) as window_start,
+        any_value(best.window_end) as window_end,
+        any_value(best.first_met_month) as first_met_month
+    from best
+    join history
+        on history.child_no = best.child_no
+        and history.start_date between best.window_end - ($escalation_days::integer - 1) and best.window_end
+    group by best.child_no
 ),
 
 -- The latest episode is the one with the highest child_seq (mart_episode's order of a
@@ -240,13 +252,39 @@ order by per_child.episodes_in_window desc, latest.latest_episode desc, child;
 -- episode first, then the key): the choices of the analysts' timeline. The key is the
 -- pseudonym; the label shows 8 characters of it.
 -- (child_no is numbered in pseudonym order, so ordering by it is ordering by the key.)
-with top as (
-    select
-        child_no,
-        count(*) as episodes,
-        max(start_date) as latest_episode
+-- Without a from-care, age-band or risk filter a child's episodes in the period are all
+-- their episodes there (sex and ethnicity group are the child's), so an episode whose
+-- before_previous_start (mart_episode: over all the child's episodes) is in the period is the
+-- child's third or later in it: a child with n >= 3 episodes has n - 2 such, the last of them
+-- their latest. When 50 or more children have three or more episodes, the 50 are among them
+-- and are counted from those episodes alone (about a third of a national year's); otherwise,
+-- and with an episode filter, every child of the period is counted.
+with three_or_more as (
+    select child_no, count(*) + 2 as episodes, max(start_date) as latest_episode
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where $from_care is null and $age_band is null and $risk_level is null
+        and before_previous_start >= $period_start::date
     group by child_no
+),
+
+enough as (
+    select count(*) >= 50 as enough from three_or_more
+),
+
+every_child as (
+    select child_no, count(*) as episodes, max(start_date) as latest_episode
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where not (select enough from enough)
+    group by child_no
+),
+
+top as (
+    select *
+    from (
+        select * from three_or_more where (select enough from enough)
+        union all
+        select * from every_child
+    )
     order by episodes desc, latest_episode desc, child_no
     limit 50
 )
