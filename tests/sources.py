@@ -51,3 +51,16 @@ def write_three_episodes(folder: Path) -> Path:
     write_table(folder, "return_interviews", [rhi("R1", "completed", "2025-05-02T08:00", "2025-05-02T09:00",
                                                   person_ref="P1", episode_refs="I1")])
     return folder
+
+
+# Filter bar settings the query property tests run each query under (with
+# `generated_authority`, tests/conftest.py): none, the child's own filters, episode filters.
+FILTER_SETS = [
+    {},
+    {"sex": "F"},
+    {"ethnicity_group": "White", "sex": "M"},
+    {"from_care": True},
+    {"age_band": "13-15"},
+    {"risk_level": "high", "sex": "F"},
+]
+EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_level")

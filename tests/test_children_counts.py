@@ -4,7 +4,7 @@ With no from-care, age-band or risk filter, `kpis` and `overview_monthly_trend` 
 period's children from mart_episode's previous_start (each child's one episode whose
 previous episode starts before the period), not with a distinct count over the period's
 episodes. These tests hold them to the plain definition (distinct children, and children
-with two or more episodes, over the filtered episodes) on a synthetic authority, over any
+with two or more episodes, over the filtered episodes) on a synthetic authority (`generated_authority`), over any
 period and every kind of filter, and on a hand-made child whose episodes share a start day.
 """
 
@@ -13,37 +13,14 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import queries
 from pipelines.config import Settings
-from pipelines.generate import generate
 from pipelines.kpis import compute_kpis
 from pipelines.load import load
-from sources import police, write_table
-
-FILTER_SETS = [
-    {},
-    {"sex": "F"},
-    {"ethnicity_group": "White", "sex": "M"},
-    {"from_care": True},
-    {"age_band": "13-15"},
-    {"risk_level": "high", "sex": "F"},
-]
-EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_level")
-
-
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("authority")
-    generate(folder / "source", children=400, errors=False)
-    db = folder / "mfhc.duckdb"
-    load(folder / "source", Settings(db_path=db))
-    con = duckdb.connect(str(db), read_only=True)
-    yield con
-    con.close()
+from sources import EPISODE_FILTERS, FILTER_SETS, police, write_table
 
 
 def plain_children(con, start, end, filters) -> tuple[int, int]:
@@ -68,28 +45,29 @@ def params_of(filters: dict) -> dict:
 
 @settings(max_examples=60)
 @given(st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 800), st.sampled_from(FILTER_SETS))
-def test_kpi_children_equal_the_plain_count_for_any_period_and_filter(authority, start, days, filters):
+def test_kpi_children_equal_the_plain_count_for_any_period_and_filter(generated_authority, start, days, filters):
     end = start + dt.timedelta(days=days)
-    figures = compute_kpis(authority, start, end, filters or None)
-    assert (figures["children"], figures["repeat_children"]) == plain_children(authority, start, end, filters)
+    figures = compute_kpis(generated_authority, start, end, filters or None)
+    plain = plain_children(generated_authority, start, end, filters)
+    assert (figures["children"], figures["repeat_children"]) == plain
 
 
 @settings(max_examples=60)
 @given(st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 800), st.sampled_from(FILTER_SETS))
-def test_monthly_trend_children_equal_the_plain_count(authority, start, days, filters):
+def test_monthly_trend_children_equal_the_plain_count(generated_authority, start, days, filters):
     end = start + dt.timedelta(days=days)
-    rows = authority.execute(queries.named("overview_monthly_trend"),
-                             {"period_start": start, "period_end": end, **params_of(filters)}).fetchall()
-    assert rows == plain_trend(authority, start, end, filters)
+    rows = generated_authority.execute(queries.named("overview_monthly_trend"),
+                                       {"period_start": start, "period_end": end, **params_of(filters)}).fetchall()
+    assert rows == plain_trend(generated_authority, start, end, filters)
 
 
-def test_the_synthetic_authority_has_children_counted_both_ways(authority):
+def test_the_synthetic_authority_has_children_counted_both_ways(generated_authority):
     # The property tests above mean something only if the periods hold repeat children whose
     # earlier episodes start before the period.
     start, end = dt.date(2025, 4, 1), dt.date(2026, 3, 31)
-    children, repeat = plain_children(authority, start, end, {})
-    earlier = authority.execute("select count(*) from mart_episode where start_date between ? and ? "
-                                "and previous_start < ?", [start, end, start]).fetchone()[0]
+    children, repeat = plain_children(generated_authority, start, end, {})
+    earlier = generated_authority.execute("select count(*) from mart_episode where start_date between ? and ? "
+                                          "and previous_start < ?", [start, end, start]).fetchone()[0]
     assert children > 50 and repeat > 10 and earlier > 10
 
 

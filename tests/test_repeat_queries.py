@@ -5,48 +5,21 @@ three or more episodes in the period, only the episodes that are a child's third
 there (from mart_episode's before_previous_start); `repeat_escalation` works out the first
 episode of each child's chosen window only for that window. These tests hold both to the
 plain definitions (every child's episodes counted; every window of the rule looked at in
-pandas) on a synthetic authority, over any period, filter and rule.
+pandas) on a synthetic authority (`generated_authority`), over any period, filter and rule.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import queries
-from pipelines.config import Settings
-from pipelines.generate import generate
-from pipelines.load import load
+from sources import EPISODE_FILTERS, FILTER_SETS
 
-FILTER_SETS = [
-    {},
-    {"sex": "F"},
-    {"ethnicity_group": "White", "sex": "M"},
-    {"from_care": True},
-    {"age_band": "13-15"},
-    {"risk_level": "high", "sex": "F"},
-]
-EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_level")
 YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
-
-
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("authority")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MFHC_CONFIG", str(folder / "no-config.toml"))
-        patch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
-        generate(folder / "source", children=400, errors=False)
-        db = folder / "mfhc.duckdb"
-        load(folder / "source", Settings(db_path=db))
-    con = duckdb.connect(str(db), read_only=True)
-    yield con
-    con.close()
 
 
 def params(start, end, filters: dict, **extra) -> dict:
@@ -124,41 +97,41 @@ def same_rows(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), check_dtype=False)
 
 
-def test_top_children_counted_from_third_episodes_equal_every_child_counted(authority):
+def test_top_children_counted_from_third_episodes_equal_every_child_counted(generated_authority):
     # A year unfiltered: more than 50 children with three or more episodes, so the top 50 are
     # counted from their third and later episodes; a fortnight or an episode filter: every
     # child is counted. Both equal the plain count.
-    assert children_with_three_or_more(authority, *YEAR, {}) >= 50
+    assert children_with_three_or_more(generated_authority, *YEAR, {}) >= 50
     short = (dt.date(2025, 6, 1), dt.date(2025, 6, 14))
-    assert children_with_three_or_more(authority, *short, {}) < 50
+    assert children_with_three_or_more(generated_authority, *short, {}) < 50
     for period, filters in ((YEAR, {}), (YEAR, {"sex": "F"}), (short, {}), (YEAR, {"age_band": "13-15"})):
-        got = named(authority, "repeat_top_children", params(*period, filters))
-        assert len(got) == min(50, len(plain_top_children(authority, *period, filters)))
-        same_rows(got, plain_top_children(authority, *period, filters))
+        got = named(generated_authority, "repeat_top_children", params(*period, filters))
+        assert len(got) == min(50, len(plain_top_children(generated_authority, *period, filters)))
+        same_rows(got, plain_top_children(generated_authority, *period, filters))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 800), st.sampled_from(FILTER_SETS))
-def test_top_children_equal_the_plain_count_for_any_period_and_filter(authority, start, days, filters):
+def test_top_children_equal_the_plain_count_for_any_period_and_filter(generated_authority, start, days, filters):
     end = start + dt.timedelta(days=days)
-    same_rows(named(authority, "repeat_top_children", params(start, end, filters)),
-              plain_top_children(authority, start, end, filters))
+    same_rows(named(generated_authority, "repeat_top_children", params(start, end, filters)),
+              plain_top_children(generated_authority, start, end, filters))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 500), st.sampled_from(FILTER_SETS),
        st.sampled_from([(3, 30), (2, 7), (3, 1), (4, 60), (2, 365), (1, 30)]))
-def test_escalation_equals_the_rule_looked_at_window_by_window(authority, start, days, filters, rule):
+def test_escalation_equals_the_rule_looked_at_window_by_window(generated_authority, start, days, filters, rule):
     end = start + dt.timedelta(days=days)
     episodes, window_days = rule
-    got = named(authority, "repeat_escalation",
+    got = named(generated_authority, "repeat_escalation",
                 params(start, end, filters, escalation_episodes=episodes, escalation_days=window_days))
-    same_rows(got, plain_escalation(authority, start, end, filters, episodes, window_days))
+    same_rows(got, plain_escalation(generated_authority, start, end, filters, episodes, window_days))
 
 
-def test_escalation_over_a_year_flags_children_with_windows_of_several_sizes(authority):
+def test_escalation_over_a_year_flags_children_with_windows_of_several_sizes(generated_authority):
     # The property test above means something only if the rule flags children whose best
     # window holds more than the rule's count, and does not flag everyone.
-    got = named(authority, "repeat_escalation", params(*YEAR, {}, escalation_episodes=3, escalation_days=30))
+    got = named(generated_authority, "repeat_escalation", params(*YEAR, {}, escalation_episodes=3, escalation_days=30))
     assert len(got) >= 10 and got["episodes_in_window"].nunique() >= 2
-    same_rows(got, plain_escalation(authority, *YEAR, {}, 3, 30))
+    same_rows(got, plain_escalation(generated_authority, *YEAR, {}, 3, 30))
