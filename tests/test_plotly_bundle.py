@@ -44,6 +44,14 @@ def test_nothing_in_the_bundle_needs_eval():
     assert "new Function" not in text and not re.search(r"(?<![\w.$])eval\(", text)
 
 
+def test_the_bundle_names_no_cdn_and_finds_the_topojson_here():
+    """mfhc runs offline: the build sets Plotly's default topojson address (its CDN) to the
+    vendored files in assets/topojson/."""
+    text = PLOTLY_JS.read_text(encoding="utf-8")
+    assert "cdn" not in text.lower()
+    assert 'topojsonURL:{valType:"string",noBlank:!0,dflt:"/assets/topojson/"' in text
+
+
 def test_the_board_pack_draws_with_the_same_plotly_js_from_this_machine(monkeypatch):
     import kaleido
 

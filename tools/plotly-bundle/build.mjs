@@ -1,10 +1,11 @@
 // Builds assets/plotly/plotly-mfhc.min.js (see assets/plotly/README.md):
 //     npm ci --ignore-scripts && npm run build
 // The options are those of Plotly.js's own esbuild-config.js for its dist bundles, minified,
-// with a header naming the build, as Plotly's own bundles have. One change: the style sheets
+// with a header naming the build, as Plotly's own bundles have. Two changes: the style sheets
 // Plotly.js puts in the page are named by their path inside this folder, not on this
 // machine (Plotly's inline-CSS plugin hashes the absolute path), so the same sources give
-// the same file wherever it is built.
+// the same file wherever it is built; and the world topojson's default address is
+// assets/topojson/, not Plotly's CDN (below).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,28 @@ const inlineCss = {
     },
 };
 
+// Plotly.js's default address for the world topojson of geo charts is its CDN; mfhc runs
+// offline and serves the files from assets/topojson/, so the bundle's default is that
+// folder (each chart's config names it too). The build fails if the default is not found.
+const OFFLINE_TOPOJSON = [
+    ["dflt: 'https://cdn.plot.ly/un/'", "dflt: '/assets/topojson/'"],
+    ["'By default, the topojson files are fetched from cdn.plot.ly.'",
+        "'In mfhc the topojson files are served from /assets/topojson/.'"],
+];
+const offlineTopojson = {
+    name: 'offline-topojson',
+    setup(build) {
+        build.onLoad({ filter: /plot_api[\\/]plot_config\.js$/ }, async (args) => {
+            let source = await readFile(args.path, 'utf8');
+            for (const [from, to] of OFFLINE_TOPOJSON) {
+                if (!source.includes(from)) throw new Error(`${args.path}: "${from}" not found`);
+                source = source.replace(from, to);
+            }
+            return { contents: source, loader: 'js', resolveDir: path.dirname(args.path) };
+        });
+    },
+};
+
 const built = await esbuild.build({
     entryPoints: [path.join(here, 'entry.cjs')],
     format: 'iife',
@@ -42,7 +65,7 @@ const built = await esbuild.build({
     minify: true,
     sourcemap: false,
     write: false,
-    plugins: [inlineCss, environmentPlugin({ NODE_DEBUG: false })],
+    plugins: [inlineCss, offlineTopojson, environmentPlugin({ NODE_DEBUG: false })],
     alias: { regl: '@plotly/regl', stream: 'stream-browserify' },
     define: { global: 'window', 'define.amd': 'false' },
     target: 'es2016',
