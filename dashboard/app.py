@@ -146,7 +146,7 @@ def _period_to_dates(period, start, end):
 )
 def _nav_links(*values):
     *filter_values, link_ids = values
-    query = Filters.from_values(*filter_values, fallback=Filters.default(None)).to_query()
+    query = Filters.from_values(*filter_values).to_query()
     return [link["path"] + query for link in link_ids]
 
 

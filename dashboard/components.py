@@ -169,7 +169,7 @@ def _download(n_clicks, store, name: str, kind: str, filter_values=()):
     if not n_clicks:
         return no_update
     if (store or {}).get("rows") and name in _FULL_ROWS:
-        filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+        filters = Filters.from_values(*filter_values)
         frame = display_frame(_FULL_ROWS[name](filters))
     else:
         frame = store_to_frame(store)

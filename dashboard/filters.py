@@ -84,8 +84,11 @@ class Filters:
 
     @classmethod
     def from_values(cls, start, end, care, age, sex, ethnicity, risk, small=None, *,
-                    fallback: "Filters") -> "Filters":
-        """From the controls' values; anything unknown falls back, so a crafted value matches nothing odd."""
+                    fallback: "Filters | None" = None) -> "Filters":
+        """From the controls' values; anything unknown falls back (by default to the default
+        view's dates), so a crafted value matches nothing odd."""
+        fallback = fallback or cls.default(None)
+
         def day(text, default):
             try:
                 return dt.date.fromisoformat(str(text)[:10])

@@ -55,7 +55,7 @@ def layout(**_query) -> html.Div:
 )
 @data.cached_answer()
 def update_absence(*values):
-    filters = Filters.from_values(*values, fallback=Filters.default(None))
+    filters = Filters.from_values(*values)
     by_term = data.query("absence_by_term", filters)
     linkage = data.query("absence_linkage", filters)
     cme = data.query("absence_children_missing_education", filters)

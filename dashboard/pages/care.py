@@ -77,7 +77,7 @@ def layout(**_query) -> html.Div:
 )
 @data.cached_answer(records=True)
 def update_care(*values):
-    filters = Filters.from_values(*values, fallback=Filters.default(None))
+    filters = Filters.from_values(*values)
     source = data.query("care_source_by_month", filters)
     away = data.query("care_away_by_month", filters)
     # Bands with no placement days in the period have no rate: left out of the chart and its data.

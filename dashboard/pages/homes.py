@@ -66,10 +66,6 @@ def layout(**_query) -> html.Div:
 CHOICES_SHOWN = 50   # homes offered at once: a national store has 12,672
 
 
-def _filters(values) -> Filters:
-    return Filters.from_values(*values, fallback=Filters.default(None))
-
-
 def _funnel(filters: Filters) -> tuple[pd.DataFrame, int, dict]:
     """The funnel's frame, how many homes it leaves out as small numbers (board view: homes
     whose episode count is withheld, 1–4, are not placed), and the small-number marks of its
@@ -136,7 +132,7 @@ full_rows_from_server("homes-funnel", _all_funnel_rows)
 def update_homes(*values):
     """The funnel and the table beside it. The chosen home is not needed here: its charts
     (`update_home_detail`) are asked for at the same time, not after this answer."""
-    filters = _filters(values)
+    filters = Filters.from_values(*values)
     frame, withheld, marks = _funnel(filters)
     table = homes_table(frame)
     side_table = downloadable_table(table, "Outliers first, then by episodes above expected. Rate = episodes per "
@@ -165,7 +161,7 @@ def update_homes(*values):
 def update_home_choices(search, chosen, *filter_values):
     """The chooser's options for what is typed (the page's first options, and those after a
     change of filters or home, come with the chosen home's charts)."""
-    return home_choices(_funnel(_filters(filter_values))[0], search, chosen)
+    return home_choices(_funnel(Filters.from_values(*filter_values))[0], search, chosen)
 
 
 @callback(
@@ -185,7 +181,7 @@ def update_home_detail(*values):
     Asked for with the funnel, not after its answer. The value is not sent again when it is
     the home asked for."""
     *filter_values, asked = values
-    filters = _filters(filter_values)
+    filters = Filters.from_values(*filter_values)
     frame = _funnel(filters)[0]
     chosen = asked if asked in set(frame["urn"]) else default_home(frame)
     return (*_home_charts(filters, chosen), dash.no_update if chosen == asked else chosen,

@@ -86,7 +86,7 @@ def layout(**_query) -> html.Div:
 def update_hotspots(*values):
     *filter_values, place = values
     place = place if place in PLACES else "missing_from"
-    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    filters = Filters.from_values(*filter_values)
     rates = data.query("hotspots_ward_rates", filters, place=place)
     coverage = data.query("hotspots_place_coverage", filters, place=place)
     boundaries = data.query("hotspots_ward_boundaries")

@@ -60,7 +60,7 @@ def layout(**_query) -> html.Div:
 )
 @data.cached_answer()
 def update_interviews(*values):
-    filters = Filters.from_values(*values, fallback=Filters.default(None))
+    filters = Filters.from_values(*values)
     by_month = data.query("interviews_by_month", filters)
     providers = data.query("interviews_by_provider", filters)
     outcomes = outcomes_frame(data.query("interviews_outcomes", filters))

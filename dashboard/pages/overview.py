@@ -64,7 +64,7 @@ def tile(label: str, value: str, versus_previous: str, versus_year: str) -> html
 )
 @data.cached_answer()
 def update_overview(*values):
-    filters = Filters.from_values(*values, fallback=Filters.default(None))
+    filters = Filters.from_values(*values)
     current = data.kpis(filters)
     previous_filters, year_filters = filters.previous_period(), filters.year_before()
     previous = data.kpis(previous_filters)
@@ -98,7 +98,7 @@ def update_overview(*values):
 def download_board_pack(n_clicks, *filter_values):
     if not n_clicks:
         return no_update
-    filters = Filters.from_values(*filter_values, fallback=Filters.default(None))
+    filters = Filters.from_values(*filter_values)
     where = flask.request.remote_addr if flask.has_request_context() else "local"
     pdf = data.board_pack(filters, where=where or "unknown")
     return dcc.send_bytes(pdf, f"mfhc-board-pack-{filters.period_start}-to-{filters.period_end}.pdf")

@@ -76,7 +76,7 @@ def layout(**_query) -> html.Div:
 )
 @data.cached_answer(records=True)
 def update_quality(*values):
-    filters = Filters.from_values(*values, fallback=Filters.default(None))
+    filters = Filters.from_values(*values)
     loads = data.query("quality_load_log")
     sources = data.query("quality_source_status")
     records = access.may_see_records(data.viewer().role)

@@ -52,10 +52,6 @@ def _flagged_children(filters: Filters) -> pd.DataFrame:
 full_rows_from_server("escalation-children", _flagged_children)
 
 
-def _filters(values) -> Filters:
-    return Filters.from_values(*values, fallback=Filters.default(None))
-
-
 def layout(**_query) -> html.Div:
     rule = escalation_rule()
     return html.Div([
@@ -104,7 +100,7 @@ def update_repeat(*values):
     is cached). The escalation rule's chart and list (`update_repeat_escalation`) and the
     chosen child's timeline with the chooser (`update_repeat_timeline`) are asked for at the
     same time."""
-    filters = _filters(values)
+    filters = Filters.from_values(*values)
     bands = data.query("repeat_cohort_bands", filters)
     newly = data.query("repeat_newly_by_month", filters)
     return (
@@ -123,7 +119,7 @@ def update_repeat(*values):
 def update_repeat_escalation(*values):
     """The escalation rule: children by the month they first met it and, for analysts, the
     list of them (record level: their answer is never cached)."""
-    filters = _filters(values)
+    filters = Filters.from_values(*values)
     rule = escalation_rule()
     # Every month of the period, as repeat_newly_by_month lists them (no query for that).
     months = pd.Series(pd.date_range(filters.period_start.replace(day=1), filters.period_end, freq="MS"))
@@ -168,7 +164,7 @@ def update_repeat_timeline(child_id, *filter_values):
     """The chooser of children (analysts: the 50 with most episodes in the period) and the
     chosen child's timeline: the child asked for while among them, else the first. Asked for
     with the page's charts, not after them (record level: never cached)."""
-    filters = _filters(filter_values)
+    filters = Filters.from_values(*filter_values)
     if not access.may_see_records(data.viewer().role):
         note = "A child's timeline is for analysts."
         return (*chart_values(empty_figure(note), pd.DataFrame(), note), [], None)
