@@ -17,7 +17,7 @@ import flask
 from dash import ALL, Dash, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import components  # noqa: F401  (registers the table and CSV callbacks)
-from dashboard import access, auth, data, prime, warm
+from dashboard import access, auth, data, prefetch, prime, warm
 from dashboard.figures.common import PLOTLY_JS
 from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
 from pipelines.store import StoreMissing
@@ -202,6 +202,9 @@ def create_app(db_path: Path | None = None) -> Dash:
     auth.install(app)
     prime.prime()     # this process's first-chart costs (no data), whatever the cache's setting
     warm.install()
+    prefetch.install()
+    if warm.enabled() or prefetch.enabled():
+        data.open_in_background()   # the store's version is new to this process: both run now
     return app
 
 

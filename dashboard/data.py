@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import os
 import pickle
 import threading
@@ -35,6 +36,7 @@ from pipelines.kpis import kpi_params, kpis_from_row
 from pipelines.store import StoreMissing, run_named
 from pipelines.suppression import suppress_frame
 
+log = logging.getLogger(__name__)
 _db_path: Path | None = None
 _cache = None
 
@@ -162,6 +164,19 @@ def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnec
                 hook(version)
             return instance, version
     raise StoreChanged(f"{path} keeps changing")
+
+
+def open_in_background() -> None:
+    """Open the store in a background thread, as a worker starts: its version is new to the
+    process, so the `when_new_version` hooks (the warm-up, the prefetch) run before the first
+    request rather than during it. Installed hooks first, then this."""
+    def first_read() -> None:
+        try:
+            _open(db_path(), None)[0].close()
+        except Exception:  # noqa: BLE001 - no store yet, or a damaged one: the pages say so
+            log.info("no store to open yet", exc_info=True)
+
+    threading.Thread(target=first_read, name="mfhc-open", daemon=True).start()
 
 
 def _open(path: Path, expected: tuple | None):
@@ -387,10 +402,14 @@ def store_facts() -> dict:
     return dict(facts)
 
 
+# The tables `_store_facts` reads (dashboard.prefetch reads them ahead with the pages' own).
+STORE_FACTS_TABLES = ("meta", "mart_episode")
+
+
 def _store_facts() -> dict:
     with connection() as con:
         meta = dict(con.execute("select key, value from meta").fetchall())
-        first, last = con.execute("select min(start_date), max(start_date) from fct_episode").fetchone()
+        first, last = con.execute("select min(start_date), max(start_date) from mart_episode").fetchone()
     return {
         "synthetic": meta.get("synthetic") == "true",
         "loaded_at": meta.get("loaded_at"),

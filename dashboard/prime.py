@@ -10,8 +10,7 @@ of every trace type the dashboard draws and one transformer, so a worker's first
 do not wait for it. It reads no store and builds nothing from anyone's data; it runs in
 `dashboard.app.create_app`, so in every gunicorn worker (and `mfhc serve`, and the callback
 benchmark, which make the app the same way), whatever the result cache's setting. The first
-reads of each table by a worker's DuckDB instance stay a cost of the first requests: they
-are reads of the data.
+reads of each table by a worker's DuckDB instance are `dashboard.prefetch`'s concern.
 """
 
 from __future__ import annotations

@@ -112,25 +112,17 @@ def _warm_once(version: tuple) -> None:
             log.info("default view warmed in %.1f s: %s", time.perf_counter() - began, took)
 
 
-def _enabled() -> bool:
+def enabled() -> bool:
     return os.environ.get("MFHC_WARM", "on") != "off" and os.environ.get("MFHC_CACHE", "on") != "off"
 
 
 def _on_new_version(version: tuple) -> None:
-    if _enabled():
+    if enabled():
         threading.Thread(target=_warm_once, args=(version,), name="mfhc-warm", daemon=True).start()
 
 
-def _first_read() -> None:
-    try:
-        data._open(data.db_path(), None)[0].close()    # a new version calls _on_new_version
-    except Exception:  # noqa: BLE001 - no store yet, or a damaged one: the pages say so
-        log.info("no store to warm yet", exc_info=True)
-
-
 def install() -> None:
-    """Warm the default view when this process starts, and whenever it first reads a new
-    store version (after a load)."""
+    """Warm the default view whenever this process first reads a store version: when it
+    starts (`data.open_in_background`, called by create_app after every such hook is
+    installed) and after each load."""
     data.when_new_version(_on_new_version)
-    if _enabled():
-        threading.Thread(target=_first_read, name="mfhc-warm-start", daemon=True).start()

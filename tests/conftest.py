@@ -12,8 +12,10 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("MFHC_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
     monkeypatch.delenv("MFHC_DB", raising=False)
-    # The default view's warm-up thread (dashboard.warm) runs in tests/test_warm.py only.
+    # The default view's warm-up thread (dashboard.warm) runs in tests/test_warm.py only, and
+    # the read-ahead of the store's tables (dashboard.prefetch) in tests/test_prefetch.py only.
     monkeypatch.setenv("MFHC_WARM", "off")
+    monkeypatch.setenv("MFHC_PREFETCH", "off")
 
 
 # The machine is shared and noisy: hypothesis checks behaviour here, not speed.

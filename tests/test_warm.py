@@ -63,6 +63,7 @@ def test_one_warm_up_per_store_version_in_the_background(store, monkeypatch):
     monkeypatch.setenv("MFHC_WARM", "on")
     data.forget_instances()
     warm.install()                            # a worker starts: it reads the store, a new version for it
+    data.open_in_background()
     version = data.store_version()
     lock = warm._lock_path(version)
     deadline = time.monotonic() + 120
