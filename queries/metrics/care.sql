@@ -1,30 +1,44 @@
 -- name: care_source_by_month
 -- Episodes by month of start, from care and from home (the filter bar's care filter
 -- still applies, so with "from care" chosen only that group is left).
+-- Counted by day first, then by month (the month worked out per day, not per episode).
+with by_day as (
+    select start_date, from_care, count(*) as episodes
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by all
+)
+
 select
     date_trunc('month', start_date)::date as month,
     case when from_care then 'From care' else 'From home' end as source,
-    count(*) as episodes
-from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    sum(episodes)::bigint as episodes
+from by_day
 group by all
 order by month, source;
 
 -- name: care_away_by_month
 -- Away from placement without authorisation (SSDA903 'A') by month, and the share of
 -- the month's from-care episodes that were 'away' episodes.
-with episode as (
-    select date_trunc('month', start_date)::date as month, category, from_care
+-- Counted by day first, then by month (the month worked out per day, not per episode).
+with by_day as (
+    select
+        start_date,
+        count_if(category = 'away') as away_episodes,
+        count_if(from_care) as from_care_episodes,
+        count_if(category = 'away' and from_care) as away_from_care_episodes
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by start_date
 ),
 
+-- count_if of no true value is NULL (a day of NULL flags): sum skips it, coalesce makes 0.
 by_month as (
     select
-        month,
-        coalesce(count_if(category = 'away'), 0)::bigint as away_episodes,
-        coalesce(count_if(from_care), 0)::bigint as from_care_episodes,
-        coalesce(count_if(category = 'away' and from_care), 0)::bigint as away_from_care_episodes
-    from episode
-    group by month
+        date_trunc('month', start_date)::date as month,
+        coalesce(sum(away_episodes), 0)::bigint as away_episodes,
+        coalesce(sum(from_care_episodes), 0)::bigint as from_care_episodes,
+        coalesce(sum(away_from_care_episodes), 0)::bigint as away_from_care_episodes
+    from by_day
+    group by 1
 )
 
 select
