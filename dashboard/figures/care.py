@@ -128,11 +128,18 @@ def distance_summary(frame: pd.DataFrame) -> str:
 
 
 def name_authorities(frame: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
-    """The placing authorities with their names (the code itself where the lookup lacks it)."""
-    named = frame.merge(names.rename(columns={"code": "placing_la_code", "name": "placing_authority"}),
-                        on="placing_la_code", how="left")
-    named["placing_authority"] = named["placing_authority"].fillna(named["placing_la_code"])
-    return named[["placing_authority", "placing_la_code", "episodes", "children"]]
+    """The placing authorities with their names (the code itself where the lookup lacks it).
+    The codes of `names` are unique (one name each): looked up in a dict, not merged (a merge
+    of a few rows cost more than the chart they feed)."""
+    lookup = dict(zip(names["code"], names["name"]))
+    codes = frame["placing_la_code"].tolist()
+    authorities = [name if isinstance(name := lookup.get(code), str) else code for code in codes]
+    return pd.DataFrame({
+        "placing_authority": pd.Series(authorities, dtype=names["name"].dtype),
+        "placing_la_code": pd.Series(codes, dtype=frame["placing_la_code"].dtype),
+        "episodes": frame["episodes"].to_numpy(),
+        "children": frame["children"].to_numpy(),
+    })
 
 
 def other_la_figure(frame: pd.DataFrame) -> go.Figure:

@@ -81,7 +81,8 @@ def update_care(*values):
     source = data.query("care_source_by_month", filters)
     away = data.query("care_away_by_month", filters)
     # Bands with no placement days in the period have no rate: left out of the chart and its data.
-    distance = data.query("care_distance_rates", filters).query("placement_days > 0")
+    distance = data.query("care_distance_rates", filters)
+    distance = distance[distance["placement_days"] > 0]
     other_la = name_authorities(
         data.query("care_placed_by_other_la", filters, authority_code=load_settings().authority_code), la_names())
     records = access.may_see_records(data.viewer().role)
