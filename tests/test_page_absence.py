@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from dashboard import data
 from dashboard.app import create_app
 from dashboard.components import store_to_frame
 from dashboard.figures.absence import (
-    ALL_GROUP, MISSING_GROUP, absence_rate_figure, cme_figure, linkage_sentence, persistent_absence_figure,
+    ALL_GROUP, MISSING_GROUP, absence_rate_figure, absence_summary, cme_figure, linkage_sentence,
+    persistent_absence_figure, persistent_summary,
 )
 from dashboard.filters import Filters
 from pipelines.config import Settings
@@ -132,3 +134,32 @@ def test_page_callback_and_filters(store):
     # A period with no episodes: empty figures and plain words, no error.
     _, _, *none = update_absence("2023-04-01", "2023-06-30", "all", None, None, None, None)
     assert none[2] == "No attendance records of children who went missing in this period."
+
+
+def _by_term(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["academic_term", "pupil_group", "pupils", "sessions_possible",
+                                        "sessions_absent", "absence_rate_pct", "persistent_pct", "severe_pct"])
+    return frame.assign(academic_year=frame["academic_term"].str[:7], term=frame["academic_term"].str[8:])
+
+
+def test_summaries_by_hand():
+    # The words read each group's own rows: overall rates summed over terms, the latest term of
+    # the children who went missing, and all pupils' row of that same term when there is one.
+    frame = _by_term([
+        ("2024/25 autumn", MISSING_GROUP, 2, 200, 30, 15.0, 50.0, 0.0),
+        ("2024/25 autumn", ALL_GROUP, 10, 1000, 80, 8.0, 20.0, 10.0),
+        ("2024/25 spring", MISSING_GROUP, 1, 100, 60, 60.0, 100.0, 100.0),
+    ])
+    assert absence_summary(frame) == ("Over 2 terms, children who went missing missed 30.0% of their possible "
+                                      "sessions, against 8.0% for all pupils. In 2024/25 spring, 60.0% (1 pupil).")
+    assert persistent_summary(frame) == ("In 2024/25 spring, 100.0% of children who went missing were persistently "
+                                         "absent and 100.0% severely absent.")
+    # All pupils' spring row, after autumn's: 170 of 1,900 sessions overall (8.9%).
+    frame = pd.concat([frame, _by_term([("2024/25 spring", ALL_GROUP, 9, 900, 90, 10.0, 30.0, 5.0)])],
+                      ignore_index=True)
+    assert absence_summary(frame) == ("Over 2 terms, children who went missing missed 30.0% of their possible "
+                                      "sessions, against 8.9% for all pupils. In 2024/25 spring, 60.0% (1 pupil) "
+                                      "against 10.0% (9 pupils).")
+    assert persistent_summary(frame).endswith("severely absent, against 30.0% and 5.0% of all pupils.")
+    assert absence_summary(frame[frame["pupil_group"] == ALL_GROUP]) == \
+        "No attendance records of children who went missing in this period."
