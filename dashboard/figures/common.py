@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import plotly.graph_objects as go
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+from plotly.basedatatypes import BasePlotlyType
 
 # The Plotly.js every chart is drawn with, in the dashboard (dashboard/app.py serves it) and
 # in the board pack (kaleido loads it): mfhc's own bundle of the trace types it draws
@@ -71,10 +73,116 @@ class ServedFigure(go.Figure):
     numeric ones: about 7 ms a figure, a third of a small callback's time. This gives the
     same dict without copying: new dicts over the figure's own values, numeric arrays
     base64-encoded as Plotly does. Lists of values (a trace's x or text) are shared, not
-    copied, so the result is for encoding, not for changing."""
+    copied, so the result is for encoding, not for changing.
+
+    Built unvalidated from plain dicts (`figure_from`), it is not built at all until it is
+    used as a figure: go.Figure's constructor makes an object per trace, deep-copies every
+    trace (a map's GeoJSON with it) and the default template, 3 ms for a small chart and
+    10-15 ms for a map, and a callback only encodes its figures. The dicts are kept as
+    given; the first use of anything else of the figure (`fig.data`, `fig.layout`,
+    `update_layout`, `add_trace`, ...) builds it exactly as go.Figure would have, and it is
+    an ordinary figure from then on. Only dicts go.Figure would keep as they are (every key
+    a property of its trace type or of the layout, by its plain name, no template of its
+    own) wait for their first use; anything else is built at once."""
+
+    def __init__(self, data=None, layout=None, frames=None, skip_invalid=False, **kwargs):
+        pending = _pending_figure(data, layout, frames, skip_invalid, kwargs)
+        if pending is None:
+            super().__init__(data, layout, frames, skip_invalid, **kwargs)
+        else:
+            object.__setattr__(self, "_pending", pending)
+
+    def __getattr__(self, name):
+        # Only called for what the instance does not have: the state go.Figure's constructor
+        # makes. Build it (once) and look again.
+        pending = self.__dict__.pop("_pending", None)
+        if pending is None or name.startswith("__"):
+            if pending is not None:
+                object.__setattr__(self, "_pending", pending)
+            raise AttributeError(name)
+        traces, layout = pending
+        go.Figure.__init__(self, {"data": traces, "layout": layout}, _validate=False)
+        return getattr(self, name)
 
     def to_dict(self):
+        pending = self.__dict__.get("_pending")
+        if pending is not None:
+            traces, layout = pending
+            template = _default_template()
+            sent_layout = _sent(_without_none(layout))
+            if template is not None:
+                sent_layout["template"] = _sent(template)
+            return {"data": [_sent({**_without_none(trace), "type": trace.get("type", "scatter")})
+                             for trace in traces],
+                    "layout": sent_layout}
         return _sent({"data": self._data, "layout": self._layout})
+
+
+def _without_none(props: dict) -> dict:
+    """The properties go.Figure keeps of a dict: a property set to None is not set."""
+    return {key: value for key, value in props.items() if value is not None}
+
+
+def _pending_figure(data, layout, frames, skip_invalid, kwargs):
+    """(traces, layout) when go.Figure(data, layout, _validate=False) would keep the dicts'
+    properties as they are (so `to_dict` can send them without building the figure), else
+    None. go.Figure keeps the value of every property named by its plain name; it rewrites
+    a name with an underscore, a dot or brackets (marker_color, a path), a subplot
+    (xaxis2), graph objects (turned into dicts) and fills in the default template unless
+    the layout has one."""
+    if kwargs.keys() != {"_validate"} or kwargs["_validate"] is not False or frames is not None or skip_invalid:
+        return None
+    if not isinstance(data, dict) or layout is not None or not data.keys() <= {"data", "layout"}:
+        return None
+    traces, layout = data.get("data") or [], data.get("layout") or {}
+    if not isinstance(traces, list) or not isinstance(layout, dict) or "template" in layout:
+        return None
+    if not _plain_props(layout, go.Layout._valid_props):
+        return None
+    for trace in traces:
+        if not isinstance(trace, dict):
+            return None
+        kind = _trace_classes().get(trace.get("type", "scatter"))
+        if kind is None or not _plain_props(trace, kind._valid_props | {"type"}):
+            return None
+    return traces, layout
+
+
+def _plain_props(props: dict, valid: set) -> bool:
+    for key, value in props.items():
+        if key not in valid or isinstance(value, BasePlotlyType) or (
+                isinstance(value, (list, tuple)) and value and isinstance(value[0], BasePlotlyType)):
+            return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _trace_classes() -> dict:
+    """Trace type name to its graph_objects class, as go.Figure's data validator maps them."""
+    from plotly.validator_cache import ValidatorCache
+
+    validator = ValidatorCache.get_validator("", "data")
+    return {name: validator.get_trace_class(name) for name in validator.class_strs_map}
+
+
+def _default_template():
+    """The template go.Figure puts in a figure's layout (plotly.io's default), made once per
+    default template, or None when there is none."""
+    global _made_template
+    import plotly.io as pio
+
+    default = pio.templates.default
+    if default is None:
+        return None
+    template = default if isinstance(default, BasePlotlyType) else pio.templates[default]
+    of, made = _made_template
+    if of is not template:
+        made = go.Figure(_validate=False)._layout.get("template")
+        _made_template = (template, made)   # one assignment: a reader sees the old pair or the new
+    return made
+
+
+_made_template: tuple = (None, None)
 
 
 def figure_from(traces: list[dict], layout: dict | None = None, title: str = "", height: int = 380) -> ServedFigure:
