@@ -34,6 +34,8 @@ order by episodes desc, wards.ward_name;
 -- name: hotspots_place_coverage
 -- How many filtered episodes have a known ward for the chosen place: only police-known
 -- episodes carry places; a police place may be blank, unknown or outside the authority.
+-- Counted by ward first, then the wards of the authority looked up once per ward (not
+-- twice per episode).
 with episodes as (
     select
         police_known,
@@ -42,21 +44,32 @@ with episodes as (
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 ),
 
+by_ward as (
+    select
+        ward,
+        count(*) as episodes,
+        count_if(police_known) as police_known,
+        count_if(not police_known) as ssda903_only,
+        count_if(police_known and la is not null) as police_place,
+        count_if(police_known and la is null) as place_unknown
+    from episodes
+    group by ward
+),
+
 wards as (
     select code as ward from ref_area where level = 'ward'
 )
 
 select
-    count(*) as episodes,
-    coalesce(count_if(police_known), 0)::bigint as police_known,
-    coalesce(count_if(episodes.ward in (select ward from wards)), 0)::bigint as with_ward,
-    coalesce(count_if(not police_known), 0)::bigint as ssda903_only,
-    count(*) filter (
-        where police_known and episodes.la is not null
-            and (episodes.ward is null or episodes.ward not in (select ward from wards))
-    ) as outside_area,
-    coalesce(count_if(police_known and episodes.la is null), 0)::bigint as place_unknown
-from episodes;
+    coalesce(sum(episodes), 0)::bigint as episodes,
+    coalesce(sum(police_known), 0)::bigint as police_known,
+    coalesce(sum(episodes) filter (where by_ward.ward in (select ward from wards)), 0)::bigint as with_ward,
+    coalesce(sum(ssda903_only), 0)::bigint as ssda903_only,
+    coalesce(sum(police_place) filter (
+        where by_ward.ward is null or by_ward.ward not in (select ward from wards)
+    ), 0)::bigint as outside_area,
+    coalesce(sum(place_unknown), 0)::bigint as place_unknown
+from by_ward;
 
 -- name: hotspots_found_cells
 -- Found places of the filtered police-known episodes, counted by 100 m grid cell (and the
