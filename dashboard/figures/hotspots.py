@@ -36,10 +36,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import ConvexHull, QhullError, cKDTree
-from shapely.geometry import MultiPoint, shape
+from scipy.spatial import cKDTree
+from shapely.geometry import shape
 
 from dashboard.figures.common import (
     PALETTE, count_label, empty_figure, figure_from, small_label, suppressing,
@@ -89,11 +90,6 @@ def ward_table(rates: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def _representative_points(boundaries: pd.DataFrame) -> pd.DataFrame:
-    lon, lat = _label_points(tuple(boundaries["geojson"]))
-    return pd.DataFrame({"ward": boundaries["ward"], "lon": lon, "lat": lat})
-
-
 @lru_cache(maxsize=4)
 def _label_points(geometries: tuple[str, ...]) -> tuple[list[float], list[float]]:
     """A point inside each ward, for its label (the boundaries change only with a load)."""
@@ -113,68 +109,138 @@ def find_clusters(cells: pd.DataFrame, eps: float = CLUSTER_EPS_METRES,
     """DBSCAN label of each grid cell (-1 = noise), each cell weighted by its episodes.
 
     The labels scikit-learn's DBSCAN gives (`DBSCAN(eps, min_samples).fit(points,
-    sample_weight=weights)`), computed with a k-d tree and connected components, which is
-    many times faster on the tens of thousands of cells of a national store and needs no
+    sample_weight=weights)`), computed with neighbour pairs and connected components, which
+    is many times faster on the tens of thousands of cells of a national store and needs no
     scikit-learn import (seconds, on a worker's first map): a cell is a core cell when the
     episodes of the cells within `eps` (itself included) reach `min_samples`; core cells
     within `eps` of each other form a cluster; clusters are numbered in the order of their
     first core cell; any other cell within `eps` of a core cell joins the first-numbered
-    such cluster (scikit-learn's order of discovery), else it is noise."""
+    such cluster (scikit-learn's order of discovery), else it is noise.
+
+    Rows at the same point (one cell found in two wards) are one place: everything is
+    worked out once per distinct point (its episodes summed, its first row giving its
+    order) and given back to each of its rows."""
     if cells.empty:
         return np.zeros(0, dtype=int)
-    points = cells[["grid_e", "grid_n"]].to_numpy(dtype=float)
-    weights = cells["episodes"].to_numpy(dtype=float)
-    n = len(points)
-    pairs = cKDTree(points).query_pairs(eps, output_type="ndarray")
-    first, second = pairs[:, 0], pairs[:, 1]
+    east = cells["grid_e"].to_numpy()
+    north = cells["grid_n"].to_numpy()
+    pairs = _grid_pairs(east, north, eps)
+    if pairs is None:
+        points, first_row, inverse = np.unique(np.column_stack([east, north]).astype(float), axis=0,
+                                               return_index=True, return_inverse=True)
+        pairs = cKDTree(points).query_pairs(eps, output_type="ndarray")
+        first, second = pairs[:, 0], pairs[:, 1]
+    else:
+        first_row, inverse, first, second = pairs
+    inverse = inverse.reshape(-1)
+    n = len(first_row)
+    weights = np.bincount(inverse, cells["episodes"].to_numpy(dtype=float), minlength=n)
     weight_within = weights + np.bincount(first, weights[second], minlength=n) \
         + np.bincount(second, weights[first], minlength=n)
     core = weight_within >= min_samples
     labels = np.full(n, -1, dtype=int)
     if not core.any():
-        return labels
+        return labels[inverse]
     core_index = np.flatnonzero(core)
     position = np.full(n, -1)
     position[core_index] = np.arange(len(core_index))
     linked = core[first] & core[second]
     graph = coo_matrix((np.ones(int(linked.sum())), (position[first[linked]], position[second[linked]])),
                        shape=(len(core_index), len(core_index)))
-    _, component = connected_components(graph, directed=False)
-    # Number the clusters by their first core cell.
-    first_cell = np.full(component.max() + 1, n)
-    np.minimum.at(first_cell, component, core_index)
+    # (The weak components of the one-way graph: the components of the two-way one, found
+    # without building its transpose.)
+    _, component = connected_components(graph, directed=True, connection="weak")
+    # Number the clusters by their first core row.
+    first_cell = np.full(component.max() + 1, len(inverse))
+    np.minimum.at(first_cell, component, first_row[core_index])
     number = np.empty_like(first_cell)
     number[np.argsort(first_cell, kind="stable")] = np.arange(len(first_cell))
     labels[core_index] = number[component]
-    # Border cells: the lowest-numbered cluster among their core neighbours.
+    # Border points: the lowest-numbered cluster among their core neighbours.
     border = np.full(n, np.iinfo(np.int64).max)
     for a, b in ((first, second), (second, first)):
         join = core[b] & ~core[a]
         np.minimum.at(border, a[join], labels[b[join]])
     reached = ~core & (border < np.iinfo(np.int64).max)
     labels[reached] = border[reached]
-    return labels
+    return labels[inverse]
+
+
+# The largest grid of 100 m squares `_grid_pairs` lays out (4 bytes each): a box of
+# 200 km by 200 km; the found places of a store spread wider are paired with a k-d tree.
+GRID_SQUARES_MAX = 2000 * 2000
+
+
+def _grid_pairs(east, north, eps: float):
+    """The distinct points and their pairs within `eps`, when every point is on one 100 m
+    grid (the found places always are) in a box of at most GRID_SQUARES_MAX squares: (first
+    row of each point, point of each row, pairs as two arrays). The points are numbered on
+    an array of the box and each point's neighbours read at a fixed set of steps from it:
+    no tree to build or search. None otherwise."""
+    if not (np.issubdtype(east.dtype, np.integer) and np.issubdtype(north.dtype, np.integer)):
+        return None
+    east, north = east.astype(np.int64), north.astype(np.int64)
+    if ((east - east[0]) % GRID_METRES).any() or ((north - north[0]) % GRID_METRES).any():
+        return None
+    reach = int(eps // GRID_METRES)
+    column = (east - east.min()) // GRID_METRES
+    row = (north - north.min()) // GRID_METRES
+    shape = (int(column.max()) + reach + 1, int(row.max()) + 2 * reach + 1)
+    if shape[0] * shape[1] > GRID_SQUARES_MAX:
+        return None
+    _, first_row, inverse = np.unique(column * shape[1] + row, return_index=True, return_inverse=True)
+    column, row = column[first_row], row[first_row] + reach
+    box = np.full(shape, -1, dtype=np.int32)
+    box[column, row] = np.arange(len(first_row))
+    firsts, seconds = [], []
+    for step_e in range(0, reach + 1):
+        for step_n in range(-reach, reach + 1):
+            if (step_e, step_n) <= (0, 0):
+                continue  # each pair once, from its first point
+            # The tree's test (distance <= eps), on the exact grid distances.
+            if float(step_e * GRID_METRES) ** 2 + float(step_n * GRID_METRES) ** 2 > float(eps) ** 2:
+                continue
+            neighbour = box[column + step_e, row + step_n]
+            found = neighbour >= 0
+            firsts.append(np.flatnonzero(found))
+            seconds.append(neighbour[found])
+    first = np.concatenate(firsts) if firsts else np.zeros(0, dtype=np.int64)
+    second = np.concatenate(seconds) if seconds else np.zeros(0, dtype=np.int64)
+    return first_row, inverse, first, second
 
 
 def hull_outline(grid_e, grid_n, padding: float = OUTLINE_PADDING_METRES) -> list[tuple[float, float]]:
     """Closed ring (BNG metres) of the convex hull of the 100 m cells centred on the points,
     padded by `padding` metres: a polygon even for one cell or a line of cells."""
+    grid_e = np.atleast_1d(np.asarray(grid_e, dtype=float))
+    ring = hull_outlines(grid_e, np.asarray(grid_n, dtype=float), np.zeros(len(grid_e), dtype=int), padding)[0]
+    return [(float(x), float(y)) for x, y in ring]
+
+
+def hull_outlines(grid_e, grid_n, group, padding: float = OUTLINE_PADDING_METRES) -> list[np.ndarray]:
+    """`hull_outline` of each group of points (groups numbered 0, 1, ..., each with a point),
+    as an array of (x, y) rows per group: every hull, padding and ring in one shapely call
+    over all groups (the same geometry operations as one group at a time, without a Python
+    round per cluster). A cell repeated, or inside the others, changes no hull."""
     half = GRID_METRES / 2
-    # (A cell repeated, e.g. once per ward, changes no hull: no need to drop repeats first.)
-    centres = np.column_stack([np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float)])
-    if len(centres) > 16:
-        # Only cells on the hull of the centres can put a corner on the outline (the hull of
-        # the squares is the hull of the centres, widened by a square): skip the rest.
-        try:
-            centres = centres[ConvexHull(centres).vertices]
-        except QhullError:  # all in one line: every cell may matter
-            pass
+    grid_e, grid_n, group = (np.asarray(grid_e, dtype=float), np.asarray(grid_n, dtype=float),
+                             np.asarray(group))
+    # Only the first and last cell of each column of a group can put a corner on its hull (the
+    # squares between them lie inside): drop the rest before the hull, not after.
+    order = np.lexsort((grid_n, grid_e, group))
+    grid_e, grid_n, group = grid_e[order], grid_n[order], group[order]
+    new_column = np.r_[True, (group[1:] != group[:-1]) | (grid_e[1:] != grid_e[:-1])]
+    ends = new_column | np.r_[new_column[1:], True]
+    grid_e, grid_n, group = grid_e[ends], grid_n[ends], group[ends]
+    centres = np.column_stack([grid_e, grid_n])
     offsets = np.array([(-half, -half), (-half, half), (half, -half), (half, half)])
     corners = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
-    hull = MultiPoint(corners).convex_hull
+    owner = np.repeat(group, len(offsets))
+    hulls = shapely.convex_hull(shapely.linestrings(corners, indices=owner))
     if padding:
-        hull = hull.buffer(padding, quad_segs=4)
-    return [(float(x), float(y)) for x, y in hull.exterior.coords]
+        hulls = shapely.buffer(hulls, padding, quad_segs=4)
+    coords, ring = shapely.get_coordinates(shapely.get_exterior_ring(hulls), return_index=True)
+    return np.split(coords, np.flatnonzero(np.diff(ring)) + 1)
 
 
 @lru_cache(maxsize=1)
@@ -188,54 +254,68 @@ def wgs84_transformer():
 
 def to_wgs84(eastings, northings) -> tuple[list[float], list[float]]:
     lon, lat = wgs84_transformer().transform(np.asarray(eastings, dtype=float), np.asarray(northings, dtype=float))
-    return [float(v) for v in np.atleast_1d(lon)], [float(v) for v in np.atleast_1d(lat)]
+    return np.atleast_1d(lon).astype(float).tolist(), np.atleast_1d(lat).astype(float).tolist()
 
 
 def cluster_outlines(cells: pd.DataFrame, ward_names: dict[str, str],
                      eps: float = CLUSTER_EPS_METRES, min_samples: int = CLUSTER_MIN_SAMPLES) -> pd.DataFrame:
     """One row per cluster shown: label (A, B, ...), episodes, the wards it spans (most
-    episodes first) and its outline in WGS84. Clusters under MIN_EPISODES are dropped."""
+    episodes first) and its outline in WGS84. Clusters under MIN_EPISODES are dropped.
+
+    Worked out on arrays, not pandas groups: a national store has tens of thousands of
+    cells in hundreds of clusters, and each pandas step costs more than its arithmetic."""
     columns = ["cluster", "episodes", "wards", "ward_count", "lon", "lat", "label_lon", "label_lat"]
     labels = find_clusters(cells, eps, min_samples)
     if not len(labels) or (labels < 0).all():
         return pd.DataFrame(columns=columns)
-    clustered = labels >= 0
-    frame = pd.DataFrame({
-        "label": labels[clustered],
-        "grid_e": cells["grid_e"].to_numpy(dtype=float)[clustered],
-        "grid_n": cells["grid_n"].to_numpy(dtype=float)[clustered],
-        "name": cells["ward"].map(ward_names).fillna(OUTSIDE).to_numpy(dtype=object)[clustered],
-        "episodes": cells["episodes"].to_numpy()[clustered],
-    })
-    totals = frame.groupby("label")["episodes"].sum()
-    kept = totals[totals >= MIN_EPISODES]
-    if kept.empty:
+    clustered = np.flatnonzero(labels >= 0)
+    label = labels[clustered]
+    episodes = cells["episodes"].to_numpy()[clustered].astype(np.int64)
+    totals = np.zeros(int(label.max()) + 1, dtype=np.int64)
+    np.add.at(totals, label, episodes)
+    kept = np.flatnonzero(totals >= MIN_EPISODES)
+    if not len(kept):
         return pd.DataFrame(columns=columns)
-    frame = frame[frame["label"].isin(kept.index)]
-    # The wards of each cluster, most episodes first, a tie in name order.
-    by_ward = (frame.groupby(["label", "name"])["episodes"].sum().reset_index()
-               .sort_values(["label", "episodes", "name"], ascending=[True, False, True], kind="stable"))
-    wards = by_ward.groupby("label", sort=True)["name"].agg(list)
-    # The cells of each cluster as slices of arrays sorted by label (hundreds of clusters
-    # nationally: a pandas group per cluster cost more than its hull).
-    order = np.argsort(frame["label"].to_numpy(), kind="stable")
-    sorted_labels = frame["label"].to_numpy()[order]
-    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-    grid_e = np.split(frame["grid_e"].to_numpy()[order], starts[1:])
-    grid_n = np.split(frame["grid_n"].to_numpy()[order], starts[1:])
-    rings = [hull_outline(e, n) for e, n in zip(grid_e, grid_n)]
-    # One reprojection for every ring.
-    lon_all, lat_all = to_wgs84([x for ring in rings for x, _ in ring], [y for ring in rings for _, y in ring])
+    keep = np.isin(label, kept)
+    clustered, label, episodes = clustered[keep], label[keep], episodes[keep]
+    # The ward name of each cell (outside the authority when its ward is not one of them).
+    ward, codes = pd.factorize(cells["ward"])
+    ward = ward[clustered]
+    code_names = [_ward_name(ward_names, code) for code in codes]
+    name_of_code, names = pd.factorize(np.array(code_names + [OUTSIDE], dtype=object))
+    name = name_of_code[ward]   # a missing ward (-1) takes the last: OUTSIDE
+    names = list(names)
+    # Episodes by cluster and ward name; the wards of each cluster most episodes first, a
+    # tie in name order.
+    pair, pair_index = np.unique(label * len(names) + name, return_inverse=True)
+    pair_episodes = np.zeros(len(pair), dtype=np.int64)
+    np.add.at(pair_episodes, pair_index.reshape(-1), episodes)
+    pair_label, pair_name = pair // len(names), pair % len(names)
+    name_rank = np.empty(len(names), dtype=np.int64)
+    name_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    order = np.lexsort((name_rank[pair_name], -pair_episodes, pair_label))
+    pair_label, pair_name = pair_label[order], pair_name[order]
+    ward_lists = np.split(pair_name, np.flatnonzero(np.diff(pair_label)) + 1)
+    # The outline of each cluster, every hull and reprojection in one call each.
+    rings = hull_outlines(cells["grid_e"].to_numpy(dtype=float)[clustered],
+                          cells["grid_n"].to_numpy(dtype=float)[clustered], np.searchsorted(kept, label))
+    lon_all, lat_all = to_wgs84(np.concatenate([ring[:, 0] for ring in rings]),
+                                np.concatenate([ring[:, 1] for ring in rings]))
     rows, at = [], 0
-    for label, ring, names in zip(kept.index, rings, wards.loc[kept.index]):
+    for cluster, ring, ward_list in zip(kept, rings, ward_lists):
         lon, lat = lon_all[at:at + len(ring)], lat_all[at:at + len(ring)]
         at += len(ring)
-        top = int(np.argmax(lat))
-        rows.append({"episodes": int(kept[label]), "wards": ", ".join(names), "ward_count": len(names),
-                     "lon": lon, "lat": lat, "label_lon": lon[top], "label_lat": lat[top]})
-    out = pd.DataFrame(rows).sort_values("episodes", ascending=False, kind="stable").reset_index(drop=True)
-    out.insert(0, "cluster", [_letter(i) for i in range(len(out))])
-    return out[columns]
+        top = lat.index(max(lat))   # the northernmost point (the first of equals)
+        wards = [names[i] for i in ward_list]
+        rows.append((int(totals[cluster]), ", ".join(wards), len(wards), lon, lat, lon[top], lat[top]))
+    rows.sort(key=lambda row: -row[0])   # stable: a tie keeps the order of discovery
+    return pd.DataFrame(dict(zip(columns, [[_letter(i) for i in range(len(rows))], *map(list, zip(*rows))])),
+                        columns=columns)
+
+
+def _ward_name(ward_names: dict[str, str], code) -> str:
+    name = ward_names.get(code)
+    return OUTSIDE if name is None or name != name else name
 
 
 def _letter(i: int) -> str:
@@ -261,46 +341,57 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
         return empty_figure("No ward boundaries in the store")
     geojson = _feature_collection(tuple(boundaries["ward"]), tuple(boundaries["ward_name"]),
                                   tuple(boundaries["geojson"]))
-    frame = rates.merge(boundaries[["ward"]], on="ward", how="inner")
-    frame = frame.assign(rate_label=frame["rate_per_1000"].map(rate_text),
-                         children_label=frame["children"].map(lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"),
-                         imd_label=frame["imd_decile"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1f}"))
-    frame = frame.assign(episodes_label=frame["episodes"].map(count_label))
-    custom = ["ward_name", "episodes_label", "children_label", "rate_label", "imd_label"]
+    # A few dozen wards: plain lists, row by row (a pandas merge or mask costs more than
+    # all of their arithmetic). The wards of `rates` that have a boundary, in rates' order.
+    with_boundary = set(boundaries["ward"].tolist())
+    columns = {name: rates[name].tolist() for name in ("ward", "ward_name", "episodes", "children",
+                                                        "rate_per_1000", "imd_decile")}
+    wards = [dict(zip(columns, values)) for values in zip(*columns.values()) if values[0] in with_boundary]
     hover = ("<b>%{customdata[0]}</b><br>Episodes: %{customdata[1]}<br>Children aged 0-15: %{customdata[2]}"
              "<br>Rate per 1,000 children: %{customdata[3]}<br>IMD decile (1 = most deprived): %{customdata[4]}"
              "<extra></extra>")
-    rated = frame[frame["rate_per_1000"].notna()]
-    suppressed = frame[frame["rate_per_1000"].isna()]
+
+    def custom(ward: dict) -> list:
+        return [ward["ward_name"], count_label(ward["episodes"]),
+                "unknown" if pd.isna(ward["children"]) else f"{int(ward['children']):,}",
+                rate_text(ward["rate_per_1000"]),
+                "unknown" if pd.isna(ward["imd_decile"]) else f"{ward['imd_decile']:.1f}"]
+
+    rated = [ward for ward in wards if not pd.isna(ward["rate_per_1000"])]
+    suppressed = [ward for ward in wards if pd.isna(ward["rate_per_1000"])]
     # Plain dicts, one figure built at the end: the boundaries are the same on every call
     # (cached above) and each validated graph_objects call would copy them again.
     traces = []
-    if len(rated):
+    if rated:
         traces.append({
-            "type": "choropleth", "geojson": geojson, "featureidkey": "id", "locations": rated["ward"].tolist(),
-            "z": rated["rate_per_1000"].tolist(), "colorscale": RATE_SCALE, "zauto": False, "zmin": 0,
-            "zmax": float(rated["rate_per_1000"].max()), "marker": {"line": {"color": "white", "width": 1}},
-            "customdata": rated[custom].to_numpy().tolist(), "hovertemplate": hover,
+            "type": "choropleth", "geojson": geojson, "featureidkey": "id", "locations": [w["ward"] for w in rated],
+            "z": [w["rate_per_1000"] for w in rated], "colorscale": RATE_SCALE, "zauto": False, "zmin": 0,
+            "zmax": float(max(w["rate_per_1000"] for w in rated)), "marker": {"line": {"color": "white", "width": 1}},
+            "customdata": [custom(w) for w in rated], "hovertemplate": hover,
             "name": "Rate per 1,000 children",
             "colorbar": {"title": {"text": "Episodes per<br>1,000 children"}, "thickness": 14, "len": 0.7},
         })
-    if len(suppressed):
+    if suppressed:
         traces.append({
             "type": "choropleth", "geojson": geojson, "featureidkey": "id",
-            "locations": suppressed["ward"].tolist(), "z": [0] * len(suppressed),
+            "locations": [w["ward"] for w in suppressed], "z": [0] * len(suppressed),
             "colorscale": [[0, NO_RATE_GREY], [1, NO_RATE_GREY]], "showscale": False,
             "marker": {"line": {"color": "white", "width": 1}},
-            "customdata": suppressed[custom].to_numpy().tolist(), "hovertemplate": hover,
+            "customdata": [custom(w) for w in suppressed], "hovertemplate": hover,
             "name": "Fewer than 5 episodes: no rate", "showlegend": True,
         })
-    centres = _representative_points(boundaries).merge(frame[["ward", "rate_per_1000"]], on="ward")
-    top_rate = frame["rate_per_1000"].max()
+    # Each ward's label at a point inside it, in the boundaries' order.
+    rate_of = {w["ward"]: w["rate_per_1000"] for w in wards}
+    lon, lat = _label_points(tuple(boundaries["geojson"]))
+    centres = [(x, y, rate_of[ward]) for ward, x, y in zip(boundaries["ward"].tolist(), lon, lat) if ward in rate_of]
+    top_rate = max((w["rate_per_1000"] for w in rated), default=None)
     # Dark wards get white figures: the label must stay readable on every shade.
-    dark = centres["rate_per_1000"].fillna(0) > 0.55 * (top_rate if pd.notna(top_rate) else 1)
+    dark_from = 0.55 * (top_rate if top_rate is not None else 1)
+    dark = [(0 if pd.isna(rate) else rate) > dark_from for _, _, rate in centres]
     traces.append({
-        "type": "scattergeo", "lon": centres["lon"].tolist(), "lat": centres["lat"].tolist(), "mode": "text",
+        "type": "scattergeo", "lon": [x for x, _, _ in centres], "lat": [y for _, y, _ in centres], "mode": "text",
         "hoverinfo": "skip", "showlegend": False,
-        "text": centres["rate_per_1000"].map(lambda v: "<5" if pd.isna(v) else f"{v:.1f}").tolist(),
+        "text": ["<5" if pd.isna(rate) else f"{rate:.1f}" for _, _, rate in centres],
         "textfont": {"size": 11, "color": ["#ffffff" if d else "#0b0c0c" for d in dark]}, "name": "Rate labels",
     })
     if clusters is not None and len(clusters):

@@ -113,7 +113,7 @@ def update_hotspots(*values):
                       map_summary(rates, clusters, place)),
         clusters_shown,
         *chart_values(imd_figure(rates, place), table, imd_summary(rates)),
-        [downloadable_table(ward_table(rates, top=TOP_WARDS),
+        [downloadable_table(table.head(TOP_WARDS),  # = ward_table(rates, top=TOP_WARDS), not sorted again
                             f"The {TOP_WARDS} wards with most episodes (children {where} the ward)", "top-wards"),
          imd_note],
     )
