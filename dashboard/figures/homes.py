@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy.special import pdtr
-from scipy.stats import norm
+from scipy.special import ndtri, pdtr
 
 from dashboard.figures.common import PALETTE, merged_layout, empty_figure, figure_from
 
@@ -21,9 +20,14 @@ WITHIN = "within limits"
 BELOW_95 = "below 95% limit"
 BELOW_998 = "below 99.8% limit"
 NO_YEARS = "no placement days in period"
+# Where `outlier_frame` puts every home with placement days that is not an outlier (it does
+# not work out the limits that would place it further).
+NOT_OUTLIER = "not above 99.8% limit"
 # Outliers named on the funnel plot and in its summary (highest rates first): a national
 # store can have hundreds; the rest are named on hover and in the table and data.
 OUTLIERS_NAMED = 20
+# The table beside the funnel lists the homes in this order of position.
+TABLE_ORDER = (OUTLIER, ABOVE_95, WITHIN, BELOW_95, BELOW_998, NO_YEARS)
 # Rows of the table beside the funnel: a page of thousands of rows takes seconds to build
 # and to draw. The funnel's data table and CSV keep every home.
 HOMES_TABLE_ROWS = 100
@@ -39,33 +43,62 @@ POSITION_STYLE = {
 
 def poisson_quantile(p: float, mu: np.ndarray) -> np.ndarray:
     """The smallest integer r >= 0 with F(r) >= p for a Poisson(mu) count: the same values as
-    scipy.stats.poisson.ppf, several times faster for the thousands of homes of a national
-    store (a Cornish-Fisher start, then whole steps checked with the exact CDF)."""
-    z = norm.ppf(p)
+    scipy.stats.poisson.ppf, many times faster for the thousands of homes of a national
+    store (see `_quantile_and_cdf`; worked out once per distinct mu)."""
+    mu = np.asarray(mu, dtype=float)
+    values, inverse = np.unique(mu, return_inverse=True)
+    return _quantile_and_cdf(p, values)[0][inverse].reshape(mu.shape)
+
+
+def _quantile_and_cdf(p: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each mu (a 1-d array): r, the smallest integer >= 0 with F(r) >= p, and F(r) and
+    F(r - 1) (0 at r = 0), F the exact Poisson(mu) CDF (scipy's pdtr). From a Cornish-Fisher
+    start, whole steps up while F(r) < p, then down while F(r - 1) >= p, each step working
+    out F only for the values still moving (nearly every start is right or one step off).
+    A NaN mu gives NaN throughout."""
+    z = ndtri(p)   # the standard normal quantile (norm.ppf without its overhead)
     with np.errstate(invalid="ignore"):
         r = np.maximum(np.floor(mu + z * np.sqrt(mu) + (z * z - 1) / 6), 0.0)
     r = np.where(np.isnan(mu), np.nan, r)
+    upper = pdtr(r, mu)
+    moving = np.flatnonzero(upper < p)
     for _ in range(1000):
-        low = pdtr(r, mu) < p
-        if not low.any():
+        if not moving.size:
             break
-        r = np.where(low, r + 1, r)
+        r[moving] += 1
+        upper[moving] = pdtr(r[moving], mu[moving])
+        moving = moving[upper[moving] < p]
+    lower = _cdf_below(r, mu)
+    moving = np.flatnonzero((r > 0) & (lower >= p))
     for _ in range(1000):
-        high = (r > 0) & (pdtr(r - 1, mu) >= p)
-        if not high.any():
+        if not moving.size:
             break
-        r = np.where(high, r - 1, r)
-    return r
+        r[moving] -= 1
+        upper[moving] = lower[moving]
+        lower[moving] = _cdf_below(r[moving], mu[moving])
+        moving = moving[(r[moving] > 0) & (lower[moving] >= p)]
+    return r, upper, lower
+
+
+def _cdf_below(r: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """F(r - 1) of a Poisson(mu) count, 0 at r = 0."""
+    return np.where(r > 0, pdtr(np.maximum(r - 1, 0), mu), 0.0)
 
 
 def poisson_limit(expected, p: float) -> np.ndarray:
     """The p-quantile of a Poisson(expected) count, interpolated between the integers so
     the limit is a smooth curve (Spiegelhalter 2005): r = the smallest count with
-    F(r) >= p, limit = r - (F(r) - p) / (F(r) - F(r - 1)). Exact at the integer steps."""
+    F(r) >= p, limit = r - (F(r) - p) / (F(r) - F(r - 1)). Exact at the integer steps.
+    Worked out once per distinct expected value (a national store's homes share a few
+    thousand: expected counts follow from whole placement days)."""
     mu = np.atleast_1d(np.asarray(expected, dtype=float))
-    r = poisson_quantile(p, mu)
-    upper = pdtr(r, mu)
-    lower = np.where(r > 0, pdtr(np.maximum(r - 1, 0), mu), 0.0)
+    values, inverse = np.unique(mu, return_inverse=True)
+    return _limit_of_distinct(values, p)[inverse].reshape(mu.shape)
+
+
+def _limit_of_distinct(mu: np.ndarray, p: float) -> np.ndarray:
+    """`poisson_limit` of each value of the 1-d array `mu`."""
+    r, upper, lower = _quantile_and_cdf(p, mu)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = np.where(upper > lower, (upper - p) / (upper - lower), 0.0)
     return np.clip(r - alpha, 0.0, None)
@@ -73,48 +106,83 @@ def poisson_limit(expected, p: float) -> np.ndarray:
 
 def overall_rate(rates: pd.DataFrame) -> float | None:
     """Episodes per placed-child-year over the homes with placement days in the period."""
-    placed = rates[rates["placed_child_years"] > 0]
-    years = placed["placed_child_years"].sum()
-    return float(placed["episodes"].sum() / years) if years > 0 else None
+    placed = rates["placed_child_years"] > 0
+    years = rates["placed_child_years"][placed].sum()
+    return float(rates["episodes"][placed].sum() / years) if years > 0 else None
+
+
+def _rates(rates: pd.DataFrame) -> tuple[float | None, np.ndarray, dict]:
+    """What every funnel frame starts from: the overall rate, which homes have placement
+    days, and their rate and expected episodes (overall rate × the home's years) as columns."""
+    overall = overall_rate(rates)
+    years = rates["placed_child_years"].astype(float)
+    has_years = (years > 0).to_numpy()
+    rate = np.where(has_years, (rates["episodes"] / years.where(has_years)).to_numpy(dtype=float), np.nan)
+    expected = years * overall if overall is not None else pd.Series(np.nan, index=rates.index)
+    return overall, has_years, {"rate": rate, "expected": expected.to_numpy(dtype=float)}
+
+
+def _limits(expected: np.ndarray, has_years: np.ndarray, levels: dict) -> dict:
+    """{name: the p-quantile control limit of each home with placement days (NaN for the
+    others)} for each {name: p} of `levels`, worked out once per distinct expected value."""
+    values, inverse = np.unique(np.nan_to_num(expected, nan=0.0), return_inverse=True)
+    return {name: np.where(has_years, _limit_of_distinct(values, p)[inverse], np.nan) for name, p in levels.items()}
+
+
+def _with_columns(rates: pd.DataFrame, columns: dict, overall: float | None) -> pd.DataFrame:
+    """`rates` and `columns` after it, then the overall rate, in one new frame (one copy,
+    not one per column)."""
+    added = pd.DataFrame(columns, index=rates.index)
+    added["overall_rate"] = overall
+    return pd.concat([rates, added], axis=1)
 
 
 def funnel_frame(rates: pd.DataFrame) -> pd.DataFrame:
     """The homes table: rate, expected episodes (overall rate × the home's years), the
     control limits as counts at that expected value, and where the home lies against them."""
-    frame = rates.copy()
-    overall = overall_rate(frame)
-    years = frame["placed_child_years"].astype(float)
-    has_years = years > 0
-    frame["rate"] = np.where(has_years, frame["episodes"] / years.where(has_years), np.nan)
-    frame["expected"] = years * overall if overall is not None else np.nan
-    expected = frame["expected"].fillna(0).to_numpy()
-    for level, (low, high) in LIMITS.items():
-        suffix = level.replace(".", "_")
-        frame[f"lower_{suffix}"] = np.where(has_years, poisson_limit(expected, low), np.nan)
-        frame[f"upper_{suffix}"] = np.where(has_years, poisson_limit(expected, high), np.nan)
+    overall, has_years, columns = _rates(rates)
+    columns.update(_limits(columns["expected"], has_years, {
+        f"{side}_{level.replace('.', '_')}": p for level, (low, high) in LIMITS.items()
+        for side, p in (("lower", low), ("upper", high))}))
 
     # Where each home lies, the first test that holds (vectorised: thousands of homes
     # nationally). A NaN count compares false everywhere: within limits.
-    episodes = frame["episodes"].astype(float).to_numpy()
-    no_years = ~has_years.to_numpy() | (overall is None)
+    episodes = rates["episodes"].astype(float).to_numpy()
+    no_years = ~has_years | (overall is None)
     with np.errstate(invalid="ignore"):
-        frame["position"] = np.select(
-            [no_years, episodes > frame["upper_99_8"].to_numpy(), episodes > frame["upper_95"].to_numpy(),
-             episodes < frame["lower_99_8"].to_numpy(), episodes < frame["lower_95"].to_numpy()],
+        columns["position"] = np.select(
+            [no_years, episodes > columns["upper_99_8"], episodes > columns["upper_95"],
+             episodes < columns["lower_99_8"], episodes < columns["lower_95"]],
             [NO_YEARS, OUTLIER, ABOVE_95, BELOW_998, BELOW_95], default=WITHIN).astype(object)
-    frame["overall_rate"] = overall
-    return frame
+    return _with_columns(rates, columns, overall)
+
+
+def outlier_frame(rates: pd.DataFrame) -> pd.DataFrame:
+    """The funnel's homes with only what picking a home needs: their rate, expected episodes,
+    the upper 99.8% limit and a position that is OUTLIER exactly where `funnel_frame`'s is
+    (NO_YEARS where it is, NOT_OUTLIER for every other home); the other three limits, which
+    place the homes that are not outliers, are not worked out."""
+    overall, has_years, columns = _rates(rates)
+    columns.update(_limits(columns["expected"], has_years, {"upper_99_8": LIMITS["99.8"][1]}))
+    episodes = rates["episodes"].astype(float).to_numpy()
+    no_years = ~has_years | (overall is None)
+    with np.errstate(invalid="ignore"):
+        columns["position"] = np.select([no_years, episodes > columns["upper_99_8"]], [NO_YEARS, OUTLIER],
+                                        default=NOT_OUTLIER).astype(object)
+    return _with_columns(rates, columns, overall)
 
 
 def homes_table(frame: pd.DataFrame, top: int | None = HOMES_TABLE_ROWS) -> pd.DataFrame:
     """The table beside the funnel: worst first (outliers, then by how far above expected),
-    the first `top` homes (None: all; every home is in the funnel's data table and CSV)."""
-    order = {OUTLIER: 0, ABOVE_95: 1, WITHIN: 2, BELOW_95: 3, BELOW_998: 4, NO_YEARS: 5}
-    shown = frame.assign(_order=frame["position"].map(order),
-                         _excess=frame["episodes"] - frame["expected"].fillna(0))
-    shown = shown.sort_values(["_order", "_excess"], ascending=[True, False])
-    if top is not None:
-        shown = shown.head(top)
+    the first `top` homes (None: all; every home is in the funnel's data table and CSV).
+    Ordered on arrays (a stable sort, as pandas sorts by two columns) and only the rows
+    shown are taken from the frame."""
+    order = np.full(len(frame), len(TABLE_ORDER))     # a position not listed: last
+    for rank, where in enumerate(TABLE_ORDER):
+        order[(frame["position"] == where).to_numpy()] = rank
+    excess = (frame["episodes"] - frame["expected"].fillna(0)).to_numpy(dtype=float)
+    ranked = np.lexsort((-excess, order))
+    shown = frame.iloc[ranked if top is None else ranked[:top]]
     return pd.DataFrame({
         "Home": shown["home_name"],
         "Episodes": shown["episodes"].astype(int),
@@ -155,19 +223,25 @@ FUNNEL_PAGE_LAYOUT = {"margin": {"l": 80, "b": 200}, "height": 594}
 def funnel_figure(frame: pd.DataFrame, density_above: int | None = None, layout: dict | None = None) -> go.Figure:
     """The funnel plot. Built as plain dicts in one go (a national store has thousands of
     homes: one validated graph_objects call per trace and per update costs more than the
-    data). Only the OUTLIERS_NAMED outliers with the highest rates carry a name on the
-    chart, drawn as a trace of their own over the other outliers (one legend entry for
-    both); every marker names its home on hover. With more than `density_above` homes (the
-    dashboard passes DENSITY_ABOVE), the homes within or below the limits (SHADED) are one
-    shaded layer of how many lie in each cell of the chart, and only the homes above the
-    limits are markers; the board pack draws every home (None). `layout` is merged over the
-    figure's layout (the dashboard passes FUNNEL_PAGE_LAYOUT)."""
-    placed = frame[frame["position"] != NO_YEARS]
-    if placed.empty or placed["overall_rate"].isna().all():
+    data), from the frame's columns as arrays (selecting rows of the whole frame for each
+    trace cost more than the traces). Only the OUTLIERS_NAMED outliers with the highest
+    rates carry a name on the chart, drawn as a trace of their own over the other outliers
+    (one legend entry for both); every marker names its home on hover. With more than
+    `density_above` homes (the dashboard passes DENSITY_ABOVE), the homes within or below
+    the limits (SHADED) are one shaded layer of how many lie in each cell of the chart, and
+    only the homes above the limits are markers; the board pack draws every home (None).
+    `layout` is merged over the figure's layout (the dashboard passes FUNNEL_PAGE_LAYOUT)."""
+    on_chart = (frame["position"] != NO_YEARS).to_numpy()
+    overall_rates = frame["overall_rate"][on_chart]
+    if not on_chart.any() or overall_rates.isna().all():
         return empty_figure("No placement days at children's homes in this period")
-    overall = float(placed["overall_rate"].iloc[0])
-    x_max = float(placed["placed_child_years"].max()) * 1.08
-    x_min = max(min(float(placed["placed_child_years"].min()), x_max / 40), 1e-3)
+    overall = float(overall_rates.iloc[0])
+    # The homes on the chart, as arrays in the frame's order (positions, not labels).
+    years = frame["placed_child_years"][on_chart].to_numpy(dtype=float)
+    rates = pd.Series(frame["rate"][on_chart].to_numpy(dtype=float))
+    position = frame["position"][on_chart].reset_index(drop=True)
+    x_max = float(np.nanmax(years)) * 1.08
+    x_min = max(min(float(np.nanmin(years)), x_max / 40), 1e-3)
     x = np.linspace(x_min, x_max, 240)
     traces = []
     for level, dash, width in (("99.8", "dot", 2), ("95", "dash", 2)):
@@ -184,29 +258,34 @@ def funnel_figure(frame: pd.DataFrame, density_above: int | None = None, layout:
                    "hoverinfo": "skip"})
     # Very small denominators give huge rates: keep the axis on the homes with at least
     # 0.1 placed-child-years and draw any home beyond it at the top edge, marked off scale.
-    steady = placed[placed["placed_child_years"] >= 0.1]
-    y_top = max(float(steady["rate"].max()) if len(steady) else 0.0, overall * 3) * 1.15
+    steady = years >= 0.1
+    y_top = max(float(rates[steady].max()) if steady.any() else 0.0, overall * 3) * 1.15
     # Off-scale homes are stacked down from the top edge (highest rate first) so labels do not collide.
-    beyond = placed[placed["rate"] > y_top].sort_values("rate", ascending=False)
-    shown_y = placed["rate"].copy()
-    shown_y[beyond.index] = [y_top * (0.97 - 0.07 * i) for i in range(len(beyond))]
-    named = placed.index.isin(placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
-                              .head(OUTLIERS_NAMED).index)
-    shaded = (placed["position"].isin(SHADED).to_numpy() if shades(frame, density_above)
-              else np.zeros(len(placed), dtype=bool))
-    for position, style in POSITION_STYLE.items():
-        if position in SHADED and shaded.any():
-            if position == SHADED[0]:
-                traces.append(density_trace(placed[shaded], shown_y, x_max, y_top))
+    beyond = rates[rates > y_top].sort_values(ascending=False)
+    shown_y = rates.to_numpy(copy=True)
+    shown_y[beyond.index.to_numpy()] = [y_top * (0.97 - 0.07 * i) for i in range(len(beyond))]
+    homes = {"years": years, "shown_y": shown_y, "rates": rates.to_numpy(),
+             "names": frame["home_name"][on_chart].to_numpy(dtype=object),
+             "episodes": frame["episodes"][on_chart].to_numpy(dtype=float),
+             "expected": frame["expected"][on_chart].to_numpy(dtype=float)}
+    at = {where: (position == where).to_numpy() for where in POSITION_STYLE}
+    named = np.zeros(len(years), dtype=bool)
+    named[rates[at[OUTLIER]].sort_values(ascending=False).head(OUTLIERS_NAMED).index] = True
+    shaded = (position.isin(SHADED).to_numpy() if shades(frame, density_above)
+              else np.zeros(len(years), dtype=bool))
+    for where, style in POSITION_STYLE.items():
+        if where in SHADED and shaded.any():
+            if where == SHADED[0]:
+                traces.append(density_trace(years[shaded], shown_y[shaded], position[shaded].to_numpy(),
+                                            x_max, y_top))
             continue
-        if position != OUTLIER:
-            traces.append(_homes_trace(placed[placed["position"] == position], shown_y, y_top, position, style))
+        if where != OUTLIER:
+            traces.append(_homes_trace(homes, at[where], y_top, where, style))
             continue
         # The outliers in two traces, one legend entry: those not named, then the named ones
         # over them with their labels.
-        outliers = (placed["position"] == position).to_numpy()
-        rest = _homes_trace(placed[outliers & ~named], shown_y, y_top, position, style)
-        labelled = _homes_trace(placed[outliers & named], shown_y, y_top, position, style, with_names=True)
+        rest = _homes_trace(homes, at[where] & ~named, y_top, where, style)
+        labelled = _homes_trace(homes, at[where] & named, y_top, where, style, with_names=True)
         if rest is not None and labelled is not None:
             rest["legendgroup"] = labelled["legendgroup"] = "outlier"
             labelled["showlegend"] = False
@@ -237,23 +316,24 @@ def shaded_words(frame: pd.DataFrame, density_above: int | None) -> str:
             + "; the table and the chart's data list every home.")
 
 
-def density_trace(homes: pd.DataFrame, shown_y: pd.Series, x_max: float, y_top: float) -> dict:
-    """`homes` as a heatmap of how many lie in each cell of the chart (DENSITY_CELLS across
-    the axes' ranges), counted here: the counts reach the browser, not the homes (they are in
-    the chart's table and data). Empty cells are blank; hovering a cell says how many homes it
+def density_trace(years: np.ndarray, shown_y: np.ndarray, position: np.ndarray, x_max: float, y_top: float) -> dict:
+    """Homes (their placed-child-years, height on the chart and position, as arrays) as a
+    heatmap of how many lie in each cell of the chart (DENSITY_CELLS across the axes'
+    ranges), counted here: the counts reach the browser, not the homes (they are in the
+    chart's table and data). Empty cells are blank; hovering a cell says how many homes it
     holds, by position, and its ranges of placed-child-years and rates."""
     across, up = DENSITY_CELLS
     x_edges = np.linspace(0.0, x_max, across + 1)
     y_edges = np.linspace(0.0, y_top, up + 1)
     # The cell of each home (a home on the axes' top or right edge is in the last cell).
-    column = np.clip(np.searchsorted(x_edges, homes["placed_child_years"].to_numpy(dtype=float), side="right") - 1,
-                     0, across - 1)
-    row = np.clip(np.searchsorted(y_edges, shown_y[homes.index].to_numpy(dtype=float), side="right") - 1, 0, up - 1)
-    positions = [position for position in SHADED if (homes["position"] == position).any()]
-    by_position = {position: np.zeros((up, across), dtype=int) for position in positions}
-    for position, counts in by_position.items():
-        mine = (homes["position"] == position).to_numpy()
-        np.add.at(counts, (row[mine], column[mine]), 1)
+    column = np.clip(np.searchsorted(x_edges, np.asarray(years, dtype=float), side="right") - 1, 0, across - 1)
+    row = np.clip(np.searchsorted(y_edges, np.asarray(shown_y, dtype=float), side="right") - 1, 0, up - 1)
+    by_position = {}
+    for where in SHADED:
+        mine = position == where
+        if mine.any():
+            by_position[where] = np.zeros((up, across), dtype=int)
+            np.add.at(by_position[where], (row[mine], column[mine]), 1)
     total = sum(by_position.values())
     z, text = [], []
     for j in range(up):
@@ -283,25 +363,25 @@ def _cell_words(j: int, i: int, by_position: dict, x_edges: np.ndarray, y_edges:
               f"{y_edges[j]:.1f}–{y_edges[j + 1]:.1f} per year")
 
 
-def _homes_trace(points: pd.DataFrame, shown_y: pd.Series, y_top: float, position: str, style: tuple,
+def _homes_trace(homes: dict, chosen: np.ndarray, y_top: float, position: str, style: tuple,
                  with_names: bool = False) -> dict | None:
-    """One marker trace of the funnel: the homes of one position (None: no such home)."""
-    if points.empty:
+    """One marker trace of the funnel: the homes `chosen` (a mask over the arrays of `homes`)
+    of one position (None: no such home)."""
+    if not chosen.any():
         return None
     colour, symbol, size = style
-    rates = points["rate"].to_numpy(dtype=float)
+    rates = homes["rates"][chosen]
     labels = [f"{name} ({rate:.0f} per year, off scale)" if rate > y_top else name
-              for name, rate in zip(points["home_name"].tolist(), rates.tolist())]
+              for name, rate in zip(homes["names"][chosen].tolist(), rates.tolist())]
     trace = {
         # Single precision is ample for positions and hover figures and halves the payload.
         "type": "scatter",
-        "x": points["placed_child_years"].to_numpy(dtype=np.float32),
-        "y": shown_y[points.index].to_numpy(dtype=np.float32),
+        "x": homes["years"][chosen].astype(np.float32),
+        "y": homes["shown_y"][chosen].astype(np.float32),
         "name": position.capitalize(), "mode": "markers+text" if with_names else "markers",
         "hovertext": labels,
         "marker": {"color": colour, "symbol": symbol, "size": size, "line": {"color": PALETTE[7], "width": 1}},
-        "customdata": np.column_stack([points["episodes"].to_numpy(dtype=float),
-                                       points["expected"].to_numpy(dtype=float), rates]).astype(np.float32),
+        "customdata": np.column_stack([homes["episodes"][chosen], homes["expected"][chosen], rates]).astype(np.float32),
         "hovertemplate": "%{hovertext}<br>%{customdata[0]:.0f} episodes (expected %{customdata[1]:.1f})<br>"
                          "%{x:.2f} placed-child-years<br>%{customdata[2]:.2f} per year<extra></extra>",
         "cliponaxis": False,
@@ -312,28 +392,34 @@ def _homes_trace(points: pd.DataFrame, shown_y: pd.Series, y_top: float, positio
 
 
 def funnel_summary(frame: pd.DataFrame) -> str:
-    placed = frame[frame["position"] != NO_YEARS]
-    if placed.empty or placed["overall_rate"].isna().all():
+    position = frame["position"]
+    on_chart = position != NO_YEARS
+    overall_rates = frame["overall_rate"][on_chart]
+    if not on_chart.any() or overall_rates.isna().all():
         return "No children's home had placement days in this period, so no rates can be compared."
-    overall = float(placed["overall_rate"].iloc[0])
-    outliers = placed[placed["position"] == OUTLIER].sort_values("rate", ascending=False)
-    above = placed[placed["position"] == ABOVE_95]
-    text = (f"{len(placed)} homes had children placed in the period: {int(placed['episodes'].sum()):,} episodes "
-            f"over {placed['placed_child_years'].sum():.1f} placed-child-years, an overall rate of {overall:.2f} "
+    overall = float(overall_rates.iloc[0])
+    # Column by column: only the named outliers' rows are taken from the frame.
+    is_outlier = (position == OUTLIER).to_numpy()
+    ranked = pd.Series(frame["rate"][is_outlier].to_numpy()).sort_values(ascending=False).index.to_numpy()
+    outliers = frame.iloc[np.flatnonzero(is_outlier)[ranked[:OUTLIERS_NAMED]]]
+    above = int((position == ABOVE_95).sum())
+    text = (f"{int(on_chart.sum())} homes had children placed in the period: "
+            f"{int(frame['episodes'][on_chart].sum()):,} episodes over "
+            f"{frame['placed_child_years'][on_chart].sum():.1f} placed-child-years, an overall rate of {overall:.2f} "
             f"episodes per placed-child-year. ")
-    if outliers.empty:
+    if not len(ranked):
         text += "No home is above the 99.8% control limit"
     else:
         named = "; ".join(f"{r.home_name} ({r.episodes} episodes against {r.expected:.1f} expected, "
-                          f"{r.rate:.1f} per year)" for r in outliers.head(OUTLIERS_NAMED).itertuples())
-        if len(outliers) > OUTLIERS_NAMED:
-            named += f"; and {len(outliers) - OUTLIERS_NAMED:,} more, in the table"
-        text += f"{len(outliers)} above the 99.8% limit (outliers): {named}"
-    text += f"; {len(above)} more above the 95% limit only."
-    no_years = frame[(frame["position"] == NO_YEARS) & (frame["episodes"] > 0)]
-    if len(no_years):
-        text += (f" {int(no_years['episodes'].sum())} episodes at {len(no_years)} homes with no placement days "
-                 f"recorded have no rate.")
+                          f"{r.rate:.1f} per year)" for r in outliers.itertuples())
+        if len(ranked) > OUTLIERS_NAMED:
+            named += f"; and {len(ranked) - OUTLIERS_NAMED:,} more, in the table"
+        text += f"{len(ranked)} above the 99.8% limit (outliers): {named}"
+    text += f"; {above} more above the 95% limit only."
+    no_years = (position == NO_YEARS) & (frame["episodes"] > 0)
+    if no_years.any():
+        text += (f" {int(frame['episodes'][no_years].sum())} episodes at {int(no_years.sum())} homes with no "
+                 f"placement days recorded have no rate.")
     not_ours = int(frame["episodes_child_not_in_ssda903"].sum())
     if not_ours:
         text += (f" {not_ours} episodes are of children not in this authority's SSDA903 return (for example placed "
@@ -343,13 +429,17 @@ def funnel_summary(frame: pd.DataFrame) -> str:
 
 
 def default_home(frame: pd.DataFrame) -> str | None:
-    """The first outlier (highest rate), else the home with most episodes."""
+    """The first outlier (highest rate), else the home with most episodes. Sorted on the
+    columns it needs (sorting the whole frame copied every column)."""
     if frame.empty:
         return None
-    outliers = frame[frame["position"] == OUTLIER].sort_values("rate", ascending=False)
-    if len(outliers):
-        return str(outliers["urn"].iloc[0])
-    return str(frame.sort_values(["episodes", "home_name"], ascending=[False, True])["urn"].iloc[0])
+    is_outlier = (frame["position"] == OUTLIER).to_numpy()
+    if is_outlier.any():
+        first = pd.Series(frame["rate"][is_outlier].to_numpy()).sort_values(ascending=False).index[0]
+        return str(frame["urn"].iloc[np.flatnonzero(is_outlier)[first]])
+    busiest = frame[["episodes", "home_name"]].reset_index(drop=True).sort_values(
+        ["episodes", "home_name"], ascending=[False, True]).index[0]
+    return str(frame["urn"].iloc[busiest])
 
 
 def home_options(frame: pd.DataFrame) -> list[dict]:

@@ -15,7 +15,7 @@ from dashboard.components import (
 from dashboard.figures.homes import (
     DENSITY_ABOVE, FUNNEL_PAGE_LAYOUT, OUTLIER, default_home, funnel_data, funnel_figure, funnel_frame,
     funnel_summary, home_options, homes_table, hour_day_figure, hour_day_frame, hour_day_summary, monthly_figure,
-    monthly_summary, shaded_words,
+    monthly_summary, outlier_frame, shaded_words,
 )
 from dashboard.figures.common import empty_figure
 from dashboard.filters import FILTER_INPUTS, Filters
@@ -66,16 +66,29 @@ def layout(**_query) -> html.Div:
 CHOICES_SHOWN = 50   # homes offered at once: a national store has 12,672
 
 
-def _funnel(filters: Filters) -> tuple[pd.DataFrame, int, dict]:
-    """The funnel's frame, how many homes it leaves out as small numbers (board view: homes
-    whose episode count is withheld, 1–4, are not placed), and the small-number marks of its
-    rows (`pipelines.suppression`: {column: row positions}) for its data table and downloads.
-    The frame is worked on without the marks: pandas deep-copies a frame's attrs at every
-    step, which with a national store's thousands of marks cost more than the funnel."""
+def _placed_rates(filters: Filters) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The homes placed on the funnel (board view: not those whose episode count is withheld,
+    1–4), which rows of `homes_rates` they are, and its small-number marks
+    (`pipelines.suppression`: {column: row positions}). The rows are worked on without the
+    marks: pandas deep-copies a frame's attrs at every step, which with a national store's
+    thousands of marks cost more than the funnel."""
     rates = data.query("homes_rates", filters)
     marks, rates.attrs = rates.attrs, {}
     placed = rates["episodes"].notna().to_numpy()
-    return funnel_frame(rates[placed]), int((~placed).sum()), _marks_of_rows(marks, placed)
+    return (rates if placed.all() else rates[placed]), placed, marks
+
+
+def _funnel(filters: Filters) -> tuple[pd.DataFrame, int, dict]:
+    """The funnel's frame, how many homes it leaves out as small numbers, and the small-number
+    marks of its rows for its data table and downloads."""
+    rates, placed, marks = _placed_rates(filters)
+    return funnel_frame(rates), int((~placed).sum()), _marks_of_rows(marks, placed)
+
+
+def _outliers(filters: Filters) -> pd.DataFrame:
+    """The funnel's homes as far as choosing one needs them (`outlier_frame`: which are
+    outliers, without the limits that place the others)."""
+    return outlier_frame(_placed_rates(filters)[0])
 
 
 def _marks_of_rows(marks: dict, kept: np.ndarray) -> dict:
@@ -106,9 +119,12 @@ def home_choices(frame: pd.DataFrame, search: str | None, chosen: str | None) ->
             frame["urn"].astype(str).str.lower().str.contains(text, regex=False)
         picked = frame[found].sort_values("home_name").head(CHOICES_SHOWN)
     else:
-        ranked = frame.assign(_outlier=frame["position"] == OUTLIER).sort_values(
+        # Ranked on the columns the order needs; only the rows offered are taken from the frame.
+        ranked = pd.DataFrame({"_outlier": (frame["position"] == OUTLIER).to_numpy(),
+                               "episodes": frame["episodes"].to_numpy(),
+                               "home_name": frame["home_name"].reset_index(drop=True)}).sort_values(
             ["_outlier", "episodes", "home_name"], ascending=[False, False, True])
-        picked = ranked.head(CHOICES_SHOWN)
+        picked = frame.iloc[ranked.index[:CHOICES_SHOWN]]
     if chosen is not None and chosen not in set(picked["urn"]):
         picked = pd.concat([picked, frame[frame["urn"] == chosen]])
     return home_options(picked)
@@ -161,7 +177,7 @@ def update_homes(*values):
 def update_home_choices(search, chosen, *filter_values):
     """The chooser's options for what is typed (the page's first options, and those after a
     change of filters or home, come with the chosen home's charts)."""
-    return home_choices(_funnel(Filters.from_values(*filter_values))[0], search, chosen)
+    return home_choices(_outliers(Filters.from_values(*filter_values)), search, chosen)
 
 
 @callback(
@@ -182,19 +198,20 @@ def update_home_detail(*values):
     the home asked for."""
     *filter_values, asked = values
     filters = Filters.from_values(*filter_values)
-    frame = _funnel(filters)[0]
-    chosen = asked if asked in set(frame["urn"]) else default_home(frame)
-    return (*_home_charts(filters, chosen), dash.no_update if chosen == asked else chosen,
+    frame = _outliers(filters)
+    chosen = asked if asked is not None and (frame["urn"] == asked).any() else default_home(frame)
+    # The home's name as the funnel names it (homes_rates: dim_home's name, else the URN).
+    name = frame["home_name"][(frame["urn"] == chosen).to_numpy()].iloc[0] if chosen else None
+    return (*_home_charts(filters, chosen, name), dash.no_update if chosen == asked else chosen,
             home_choices(frame, None, chosen))
 
 
-def _home_charts(filters: Filters, chosen: str | None) -> tuple:
+def _home_charts(filters: Filters, chosen: str | None, name: str | None) -> tuple:
     """The chosen home's monthly trend and hour-by-day pattern (chart_values of each)."""
     if not chosen:
         empty = empty_figure("No children's homes in this period")
         return (*chart_values(empty, pd.DataFrame(), "No children's homes in this period."),
                 *chart_values(empty, pd.DataFrame(), "No children's homes in this period."))
-    name = data.query("homes_name", home_urn=chosen)["home_name"].iloc[0]
     monthly = data.query("homes_monthly", filters, home_urn=chosen)
     hours = data.query("homes_hour_day", filters, home_urn=chosen)
     if not data.suppressing(filters):
