@@ -8,6 +8,7 @@ with store as (
     select max(start_date) as last_episode_date from mart_episode
 ),
 
+-- Only the placements that overlap the period: any other gives the home no days.
 placement_days as (
     select
         placement.home_urn,
@@ -19,26 +20,45 @@ placement_days as (
     from fct_placement as placement
     cross join store
     where placement.home_urn is not null
+        and (placement.start_date is null or placement.start_date <= $period_end::date)
+        and (placement.end_date is null or placement.end_date >= $period_start::date)
     group by placement.home_urn
+),
+
+-- The episodes counted per child at each home first, then per home: the children are the
+-- home's rows here (one grouping, where count(distinct) took a second one and a join).
+child_episodes as (
+    select
+        home_urn,
+        child_no,
+        count(*) as episodes,
+        -- Attributed through the police record only (the child is not in this authority's
+        -- SSDA903 return, e.g. placed here by another authority): no placement days behind them.
+        count_if(not child_known_to_ssda903) as episodes_child_not_in_ssda903
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where home_urn is not null
+    group by home_urn, child_no
 ),
 
 episodes as (
     select
         home_urn,
-        count(*) as episodes,
-        count(distinct child_no) as children,
-        -- Attributed through the police record only (the child is not in this authority's
-        -- SSDA903 return, e.g. placed here by another authority): no placement days behind them.
-        coalesce(count_if(not child_known_to_ssda903), 0)::bigint as episodes_child_not_in_ssda903
-    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-    where home_urn is not null
+        sum(episodes)::bigint as episodes,
+        count(child_no) as children,
+        coalesce(sum(episodes_child_not_in_ssda903), 0)::bigint as episodes_child_not_in_ssda903
+    from child_episodes
     group by home_urn
 ),
 
 homes as (
-    select home_urn from placement_days
-    union
-    select home_urn from episodes
+    select
+        coalesce(placement_days.home_urn, episodes.home_urn) as home_urn,
+        coalesce(episodes.episodes, 0) as episodes,
+        coalesce(episodes.children, 0) as children,
+        coalesce(episodes.episodes_child_not_in_ssda903, 0) as episodes_child_not_in_ssda903,
+        coalesce(placement_days.placement_days, 0) as placement_days
+    from placement_days
+    full join episodes on episodes.home_urn = placement_days.home_urn
 )
 
 select
@@ -47,16 +67,14 @@ select
     home.provider,
     home.places,
     home.overall_effectiveness,
-    coalesce(episodes.episodes, 0) as episodes,
-    coalesce(episodes.children, 0) as children,
-    coalesce(episodes.episodes_child_not_in_ssda903, 0) as episodes_child_not_in_ssda903,
-    coalesce(placement_days.placement_days, 0) as placement_days,
-    coalesce(placement_days.placement_days, 0) / 365.25 as placed_child_years
+    homes.episodes,
+    homes.children,
+    homes.episodes_child_not_in_ssda903,
+    homes.placement_days,
+    homes.placement_days / 365.25 as placed_child_years
 from homes
 left join dim_home as home on home.urn = homes.home_urn
-left join placement_days using (home_urn)
-left join episodes using (home_urn)
-where coalesce(episodes.episodes, 0) > 0 or coalesce(placement_days.placement_days, 0) > 0
+where homes.episodes > 0 or homes.placement_days > 0
 order by episodes desc, home_name;
 
 -- name: homes_monthly
