@@ -477,10 +477,12 @@ def monthly_summary(frame: pd.DataFrame, home_name: str) -> str:
 
 def hour_day_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """Counts as a 7 × 24 grid (Monday first, hours 0–23) from the timed rows."""
-    timed = frame.dropna(subset=["day_of_week", "hour"])
+    day = frame["day_of_week"].to_numpy(dtype=float, na_value=np.nan)
+    hour = frame["hour"].to_numpy(dtype=float, na_value=np.nan)
+    timed = ~(np.isnan(day) | np.isnan(hour))
     grid = np.zeros((7, 24), dtype=int)
-    for row in timed.itertuples():
-        grid[int(row.day_of_week) - 1, int(row.hour)] += int(row.episodes)
+    np.add.at(grid, (day[timed].astype(int) - 1, hour[timed].astype(int)),
+              frame["episodes"].to_numpy()[timed].astype(int))
     return pd.DataFrame(grid, index=list(DAYS), columns=list(range(24)))
 
 

@@ -119,12 +119,20 @@ def home_choices(frame: pd.DataFrame, search: str | None, chosen: str | None) ->
             frame["urn"].astype(str).str.lower().str.contains(text, regex=False)
         picked = frame[found].sort_values("home_name").head(CHOICES_SHOWN)
     else:
-        # Ranked on the columns the order needs; only the rows offered are taken from the frame.
-        ranked = pd.DataFrame({"_outlier": (frame["position"] == OUTLIER).to_numpy(),
-                               "episodes": frame["episodes"].to_numpy(),
-                               "home_name": frame["home_name"].reset_index(drop=True)}).sort_values(
-            ["_outlier", "episodes", "home_name"], ascending=[False, False, True])
-        picked = frame.iloc[ranked.index[:CHOICES_SHOWN]]
+        # Ranked on the columns the order needs, over the homes that can be among the first
+        # CHOICES_SHOWN (the outliers and the homes with at least the CHOICES_SHOWN-th most
+        # episodes; a stable sort of them keeps their order in the whole); only the rows
+        # offered are taken from the frame.
+        outlier = (frame["position"] == OUTLIER).to_numpy()
+        episodes = frame["episodes"].to_numpy()
+        candidates = np.arange(len(frame))
+        if len(frame) > CHOICES_SHOWN and not pd.isna(episodes).any():
+            least = np.partition(episodes, len(frame) - CHOICES_SHOWN)[len(frame) - CHOICES_SHOWN]
+            candidates = np.flatnonzero(outlier | (episodes >= least))
+        ranked = pd.DataFrame({"_outlier": outlier[candidates], "episodes": episodes[candidates],
+                               "home_name": frame["home_name"].iloc[candidates].reset_index(drop=True)}).sort_values(
+            ["_outlier", "episodes", "home_name"], ascending=[False, False, True], kind="stable")
+        picked = frame.iloc[candidates[ranked.index[:CHOICES_SHOWN]]]
     if chosen is not None and chosen not in set(picked["urn"]):
         picked = pd.concat([picked, frame[frame["urn"] == chosen]])
     return home_options(picked)
