@@ -79,9 +79,11 @@ def test_care_monthly_queries_equal_their_plain_definitions(generated_authority,
     check(generated_authority, start, start + dt.timedelta(days=days), filters)
 
 
-FILTER_MACROS = [queries.build_sql("marts/000_episodes_filtered.sql").split("-- The filter bar's one definition")[0]] + [
-    match.group(0) for match in re.finditer(r"create macro mart_episodes_filtered\(.*?;",
-                                            queries.build_sql("marts/020_dashboard_marts.sql"), re.DOTALL)]
+FILTER_MACROS = [
+    match.group(0)
+    for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
+    for match in re.finditer(r"create macro (?:matches_filter_bar|mart_episodes_filtered)\(.*?;",
+                             queries.build_sql(build), re.DOTALL)]
 START = dt.date(2025, 1, 1)
 flag = st.sampled_from([True, False, None])
 episode_rows = st.lists(st.tuples(

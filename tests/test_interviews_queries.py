@@ -135,9 +135,11 @@ def test_interviews_queries_equal_their_plain_definitions(generated_authority, s
 
 # Small marts drawn by hypothesis: the two tables and the push/pull factors the queries read,
 # with the build's own filter macros.
-FILTER_MACROS = [queries.build_sql("marts/000_episodes_filtered.sql").split("-- The filter bar's one definition")[0]] + [
-    match.group(0) for match in re.finditer(r"create macro mart_(?:episodes|rhi_links)_filtered\(.*?;",
-                                            queries.build_sql("marts/020_dashboard_marts.sql"), re.DOTALL)]
+FILTER_MACROS = [
+    match.group(0)
+    for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
+    for match in re.finditer(r"create macro (?:matches_filter_bar|mart_(?:episodes|rhi_links)_filtered)\(.*?;",
+                             queries.build_sql(build), re.DOTALL)]
 FACTORS = ("family_conflict", "peer_influence", "exploitation")
 START = dt.date(2025, 1, 1)
 flag = st.sampled_from([True, False, None])
