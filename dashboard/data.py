@@ -176,7 +176,7 @@ def open_in_background() -> None:
         except Exception:  # noqa: BLE001 - no store yet, or a damaged one: the pages say so
             log.info("no store to open yet", exc_info=True)
 
-    threading.Thread(target=first_read, name="mfhc-open", daemon=True).start()
+    threading.Thread(target=first_read, name="mfhc-open").start()   # not a daemon: see dashboard.prefetch
 
 
 def _open(path: Path, expected: tuple | None):

@@ -117,8 +117,11 @@ def enabled() -> bool:
 
 
 def _on_new_version(version: tuple) -> None:
+    # Not a daemon: a process that exits while DuckDB is still reading would be aborted
+    # ("terminate called") when the interpreter stops the thread inside the query; it waits
+    # for the read instead (about a second at national scale).
     if enabled():
-        threading.Thread(target=_read_in_background, args=(version,), name="mfhc-prefetch", daemon=True).start()
+        threading.Thread(target=_read_in_background, args=(version,), name="mfhc-prefetch").start()
 
 
 def wait(version: tuple, timeout: float) -> bool:

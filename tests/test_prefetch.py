@@ -85,3 +85,22 @@ def test_off_means_no_thread(store, monkeypatch):
 def test_a_store_replaced_before_the_read_ahead_is_left_alone(store):
     stale = (0, 0, 0)                      # a version that is no longer the file's
     assert prefetch.read_tables(stale) >= 0
+
+
+def test_a_process_that_exits_while_reading_ahead_ends_cleanly(store, tmp_path):
+    """DuckDB aborts the process ("terminate called") if the interpreter stops a thread
+    inside a query: a short-lived process (a script, a worker shut down) must wait for the
+    read-ahead, not be killed in it. Here the read-ahead is made long (its tables listed
+    many times) and the process ends at once."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import dashboard.prefetch as p\n"
+              "tables = p.dashboard_tables\n"
+              "p.dashboard_tables = lambda con: tables(con) * 40\n"
+              "import dashboard.app\n")
+    env = {**os.environ, "MFHC_DB": str(store), "MFHC_STATE_DIR": str(tmp_path / "state"), "MFHC_PREFETCH": "on"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "terminate called" not in done.stderr
