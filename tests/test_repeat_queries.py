@@ -135,3 +135,52 @@ def test_escalation_over_a_year_flags_children_with_windows_of_several_sizes(gen
     got = named(generated_authority, "repeat_escalation", params(*YEAR, {}, escalation_episodes=3, escalation_days=30))
     assert len(got) >= 10 and got["episodes_in_window"].nunique() >= 2
     same_rows(got, plain_escalation(generated_authority, *YEAR, {}, 3, 30))
+
+
+def plain_child_interviews(con, start, end, filters, child_id) -> pd.DataFrame:
+    """The RHIs linked to the child's filtered episodes, from the core link and interview
+    tables (each RHI once)."""
+    return con.execute("""
+        select distinct interview.rhi_key, interview.outcome, interview.offered_at, interview.completed_at
+        from core_rhi_episode as link
+        join core_return_interview as interview using (rhi_key)
+        where link.episode_id in (
+            select episode_id
+            from episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group,
+                                   $risk_level)
+            where child_id = $child_id)
+        order by interview.offered_at, interview.rhi_key""", params(start, end, filters, child_id=child_id)).df()
+
+
+def children_with_interviews(con, count: int) -> list[str]:
+    """Children with most linked RHIs (several per child, some covering several episodes)."""
+    return [row[0] for row in con.execute("""
+        select episode.child_id
+        from core_rhi_episode as link join fct_episode as episode using (episode_id)
+        group by episode.child_id
+        order by count(*) desc, count(distinct link.rhi_key), episode.child_id
+        limit $count""", {"count": count}).fetchall()]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dates(dt.date(2022, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 1500), st.sampled_from(FILTER_SETS),
+       st.integers(0, 11))
+def test_child_interviews_equal_the_links_to_the_childs_episodes(generated_authority, start, days, filters, which):
+    end = start + dt.timedelta(days=days)
+    child_id = children_with_interviews(generated_authority, 12)[which]
+    got = named(generated_authority, "repeat_child_interviews", params(start, end, filters, child_id=child_id))
+    pd.testing.assert_frame_equal(got, plain_child_interviews(generated_authority, start, end, filters, child_id))
+
+
+def test_child_interviews_list_an_rhi_covering_several_episodes_once(generated_authority):
+    shared = generated_authority.execute("""
+        select episode.child_id, link.rhi_key
+        from core_rhi_episode as link join fct_episode as episode using (episode_id)
+        group by all having count(*) >= 2 limit 1""").fetchone()
+    assert shared is not None, "the synthetic authority has an RHI linked to two episodes of one child"
+    child_id, rhi_key = shared
+    got = named(generated_authority, "repeat_child_interviews",
+                params(dt.date(2000, 1, 1), dt.date(2030, 12, 31), {}, child_id=child_id))
+    assert list(got["rhi_key"]).count(rhi_key) == 1
+    assert len(got) == len(plain_child_interviews(generated_authority, dt.date(2000, 1, 1), dt.date(2030, 12, 31),
+                                                  {}, child_id))

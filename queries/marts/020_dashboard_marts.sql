@@ -189,6 +189,15 @@ join fct_episode as episode using (episode_id)
 left join factor_mask using (rhi_key)
 order by episode.start_date, rhi_key.rhi_no;
 
+-- Each link of an RHI to an episode with the interview's outcome and times, sorted by
+-- episode: the repeat page's timeline of one child (repeat_child_interviews) reads the row
+-- groups of the child's episodes (a child's police episodes have adjacent ids) instead of
+-- matching its RHIs' keys against every interview's key.
+create table mart_episode_interview as
+select episode_id, rhi_key, outcome, offered_at, completed_at
+from rhi_link_interview
+order by episode_id, rhi_key;
+
 drop table temp.rhi_link_interview;
 
 create macro mart_rhi_links_filtered(
@@ -213,6 +222,19 @@ from fct_attendance as attendance
 join mart_child_key as key using (child_id)
 group by all
 order by key.child_no, attendance.academic_year, attendance.term;
+
+-- Each spell of a child missing education with the child as the absence page counts it
+-- (the child, else the pupil's UPN key) and its child_no, looked up once at load rather
+-- than by matching every spell's key against every child's on each request.
+create table mart_children_missing_education as
+select
+    coalesce(cme.child_id, 'upn:' || cme.upn_key) as child,
+    key.child_no,
+    cme.start_date,
+    cme.end_date
+from fct_children_missing_education as cme
+left join mart_child_key as key using (child_id)
+order by cme.start_date;
 
 -- All pupils by academic year and term: one row per attendance record (a UPN linked to
 -- two children would repeat its rows), summed per pupil and term, then per term.

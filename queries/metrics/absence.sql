@@ -97,12 +97,12 @@ from child, attended;
 
 -- name: absence_children_missing_education
 -- Children missing education with a spell overlapping the period, and how many of them
--- had an episode (matching the filters) starting in the period.
+-- had an episode (matching the filters) starting in the period (their spells with their
+-- child_no: mart_children_missing_education).
 with cme_child as (
-    select distinct coalesce(cme.child_id, 'upn:' || cme.upn_key) as child, key.child_no
-    from fct_children_missing_education as cme
-    left join mart_child_key as key using (child_id)
-    where cme.start_date <= $period_end and (cme.end_date is null or cme.end_date >= $period_start)
+    select distinct child, child_no
+    from mart_children_missing_education
+    where start_date <= $period_end and (end_date is null or end_date >= $period_start)
 ),
 
 -- Only the children missing education are looked for among the period's episodes (a few

@@ -322,7 +322,7 @@ order by starts, episode_id;
 
 -- name: repeat_child_interviews
 -- RHI offers and completions linked to the child's episodes in the filtered period (an
--- RHI covering several of them is listed once).
+-- RHI covering several of them is listed once), from the links sorted by episode.
 with episodes as (
     select episode_id
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
@@ -334,9 +334,8 @@ select distinct
     interview.outcome,
     interview.offered_at,
     interview.completed_at
-from core_rhi_episode as link
+from mart_episode_interview as interview
 join episodes using (episode_id)
-join core_return_interview as interview using (rhi_key)
 order by interview.offered_at, interview.rhi_key;
 
 -- name: repeat_child_placements
