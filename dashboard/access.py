@@ -50,7 +50,6 @@ QUERIES: dict[str, Aggregate | str] = {
     "homes_rates": Aggregate(("episodes", "children", "episodes_child_not_in_ssda903")),
     "homes_monthly": Aggregate(("episodes", "children")),
     "homes_hour_day": Aggregate(("episodes",)),
-    "homes_name": Aggregate(),
     "hotspots_ward_rates": Aggregate(("episodes",), {"rate_per_1000": ("episodes",)}),  # children: population
     "hotspots_place_coverage": Aggregate(("episodes", "police_known", "with_ward", "ssda903_only",
                                           "outside_area", "place_unknown")),

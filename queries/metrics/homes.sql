@@ -119,7 +119,3 @@ select
 from home_episodes
 group by 1, 2
 order by 1 nulls last, 2;
-
--- name: homes_name
--- A home's name from dim_home; a home without a row there is shown by its URN.
-select coalesce((select name from dim_home where urn = $home_urn), $home_urn) as home_name;
