@@ -205,6 +205,7 @@ def create_app(db_path: Path | None = None) -> Dash:
     prefetch.install()
     if warm.enabled() or prefetch.enabled():
         data.open_in_background()   # the store's version is new to this process: both run now
+    prime.freeze_startup_objects()   # last: what the app made lives as long as the process
     return app
 
 
