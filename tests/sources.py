@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from pipelines.schema import TABLES_BY_NAME
@@ -64,3 +65,15 @@ FILTER_SETS = [
     {"risk_level": "high", "sex": "F"},
 ]
 EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_level")
+
+
+def build_macros(*names: str) -> list[str]:
+    """The store build's `create macro` statements of these macros (the filter bar's
+    `matches_filter_bar` and the marts' table macros), in build order, for tests that make
+    small marts of their own and must filter them exactly as the store does."""
+    import queries
+
+    wanted = "|".join(re.escape(name) for name in names)
+    return [match.group(0)
+            for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
+            for match in re.finditer(rf"create macro (?:{wanted})\(.*?;", queries.build_sql(build), re.DOTALL)]

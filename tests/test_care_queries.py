@@ -11,7 +11,6 @@ days whose flags are all NULL.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import duckdb
 import pandas as pd
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import queries
-from sources import EPISODE_FILTERS, FILTER_SETS
+from sources import EPISODE_FILTERS, FILTER_SETS, build_macros
 
 YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 EPISODES = ("mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, "
@@ -79,11 +78,7 @@ def test_care_monthly_queries_equal_their_plain_definitions(generated_authority,
     check(generated_authority, start, start + dt.timedelta(days=days), filters)
 
 
-FILTER_MACROS = [
-    match.group(0)
-    for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
-    for match in re.finditer(r"create macro (?:matches_filter_bar|mart_episodes_filtered)\(.*?;",
-                             queries.build_sql(build), re.DOTALL)]
+FILTER_MACROS = build_macros("matches_filter_bar", "mart_episodes_filtered")
 START = dt.date(2025, 1, 1)
 flag = st.sampled_from([True, False, None])
 episode_rows = st.lists(st.tuples(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import re
 
 import duckdb
 import pandas as pd
@@ -22,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import queries
-from sources import EPISODE_FILTERS, FILTER_SETS
+from sources import EPISODE_FILTERS, FILTER_SETS, build_macros
 
 YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 EPISODES = ("mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, "
@@ -135,11 +134,7 @@ def test_interviews_queries_equal_their_plain_definitions(generated_authority, s
 
 # Small marts drawn by hypothesis: the two tables and the push/pull factors the queries read,
 # with the build's own filter macros.
-FILTER_MACROS = [
-    match.group(0)
-    for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
-    for match in re.finditer(r"create macro (?:matches_filter_bar|mart_(?:episodes|rhi_links)_filtered)\(.*?;",
-                             queries.build_sql(build), re.DOTALL)]
+FILTER_MACROS = build_macros("matches_filter_bar", "mart_episodes_filtered", "mart_rhi_links_filtered")
 FACTORS = ("family_conflict", "peer_influence", "exploitation")
 START = dt.date(2025, 1, 1)
 flag = st.sampled_from([True, False, None])
