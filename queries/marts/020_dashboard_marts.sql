@@ -61,12 +61,21 @@ left join provider using (episode_id);
 -- pages, sorted by start date. child_seq numbers a child's episodes in order of start (date,
 -- time, id: the order of the repeat rules); previous_start / before_previous_start are the
 -- start dates of the child's two episodes before this one, over all the child's episodes.
+-- child_has_upn: the child is linked to a pupil; child_attended_that_year: the child has
+-- attendance rows in the academic year of the episode's start.
 create table mart_episode as
 with child as (
-    -- Each child's number and SSDA903 flag, looked up once per child, not per episode.
-    select key.child_id, key.child_no, coalesce(dim.known_to_ssda903, false) as known_to_ssda903
+    -- Each child's number, SSDA903 flag and UPN link, looked up once per child, not per episode.
+    select key.child_id, key.child_no, coalesce(dim.known_to_ssda903, false) as known_to_ssda903, key.has_upn
     from mart_child_key as key
     left join dim_child as dim using (child_id)
+),
+
+-- The academic years in which each child has attendance rows (the absence page's linkage).
+attended_year as (
+    select distinct child_id, academic_year
+    from fct_attendance
+    where child_id is not null
 ),
 
 -- The window over the four columns it needs, not over every column of the mart
@@ -120,11 +129,15 @@ select
     episode.placing_la_code,
     interview.rhi_provider,
     interview.rhi_declined_only,
-    interview.rhi_no_contact_only
+    interview.rhi_no_contact_only,
+    coalesce(key.has_upn, false) as child_has_upn,
+    attended.child_id is not null as child_attended_that_year
 from fct_episode as episode
 left join child as key using (child_id)
 left join sequence using (episode_id)
 left join mart_episode_rhi as interview using (episode_id)
+left join attended_year as attended
+    on attended.child_id = episode.child_id and attended.academic_year = academic_year(episode.start_date)
 order by episode.start_date, key.child_no, episode.episode_id;
 
 -- The filter bar over mart_episode: the same test as episodes_filtered (000,

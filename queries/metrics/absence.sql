@@ -65,35 +65,25 @@ order by academic_year, case term when 'autumn' then 1 when 'spring' then 2 else
 -- name: absence_linkage
 -- How many children with an episode in the filtered period can be followed into the
 -- attendance file: with a UPN link at all, and with attendance in their episodes' years.
--- Every child_no of the attendance mart has a key, so the children with attendance are
--- counted from the attendance rows of their (child, academic year) pairs, not looked up
--- child by child.
-with episode_academic_year as (
-    select distinct child_no, academic_year
+-- mart_episode carries both on each episode (child_has_upn, child_attended_that_year), so
+-- the period's episodes are read once and grouped by child.
+with per_child as (
+    select
+        child_no,
+        bool_or(child_has_upn) as has_upn,
+        bool_or(child_attended_that_year) as attended
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-),
-
-child as (
-    select key.has_upn
-    from (select distinct child_no from episode_academic_year) as children
-    join mart_child_key as key using (child_no)
-),
-
-attended as (
-    select count(distinct attendance.child_no) as children
-    from mart_child_attendance_term as attendance
-    semi join episode_academic_year as year_of_child
-        on year_of_child.child_no = attendance.child_no
-        and year_of_child.academic_year = attendance.academic_year
+    where child_no is not null
+    group by child_no
 )
 
 select
     count(*) as children,
     coalesce(count_if(has_upn), 0)::bigint as children_with_upn,
     coalesce(count_if(not has_upn), 0)::bigint as children_without_upn,
-    coalesce(any_value(attended.children), 0)::bigint as children_with_attendance,
-    (count(*) - coalesce(any_value(attended.children), 0))::bigint as children_without_attendance
-from child, attended;
+    coalesce(count_if(attended), 0)::bigint as children_with_attendance,
+    coalesce(count_if(not attended), 0)::bigint as children_without_attendance
+from per_child;
 
 -- name: absence_children_missing_education
 -- Children missing education with a spell overlapping the period, and how many of them
