@@ -6,9 +6,19 @@
 -- sessions, severely at 50% or more. The overall rate sums sessions over pupils.
 -- Sessions per child and term and per term for all pupils are summed at load
 -- (mart_child_attendance_term, mart_all_pupils_term).
+-- Only the pairs whose child has attendance rows that year can meet the attendance terms
+-- (mart_episode.child_attended_that_year), so only those are collected; the all-pupils rows
+-- are those of every academic year of the period's episodes.
 with episode_academic_year as (
     select distinct child_no, academic_year
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where child_attended_that_year
+),
+
+episode_year as (
+    select academic_year
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    group by academic_year
 ),
 
 missing_pupil_term as (
@@ -42,8 +52,7 @@ by_term as (
     union all
     select 'All pupils' as pupil_group, 2 as group_order, *
     from mart_all_pupils_term
-    -- the years of the pairs grouped first: a semi-join probing every pair cost more
-    where academic_year in (select academic_year from episode_academic_year group by academic_year)
+    where academic_year in (select academic_year from episode_year)
 )
 
 select
