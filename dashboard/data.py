@@ -182,7 +182,11 @@ def open_in_background() -> None:
 def _open(path: Path, expected: tuple | None):
     """A read-only cursor on the file whose version is `expected` (None: any)."""
     instance, version = _instance(path, expected)
-    cursor = instance.cursor()
+    # DuckDB refuses a call on a connection that another thread is in ("connection is
+    # busy"), and every request thread, the read-ahead and the warm-up take their cursors
+    # from the one instance: one at a time (a cursor takes about 0.3 ms).
+    with _instances_lock:
+        cursor = instance.cursor()
     cursor.execute("use store")
     return cursor, version
 

@@ -21,14 +21,21 @@ def store(generated_authority, monkeypatch):
     data.forget_instances()
     create_app(path)
     yield path
+    for thread in threading.enumerate():     # the app's own threads end before it is closed
+        if thread.name in ("mfhc-open", "mfhc-prefetch"):
+            thread.join(timeout=120)
     data.forget_instances()
     data.configure(None)
 
 
 def table_blocks_in_memory() -> int:
-    """Bytes of the store's blocks held by this process's instance."""
-    instance, _ = data._instance(data.db_path(), None)
-    return instance.execute("select sum(memory_usage_bytes) from duckdb_memory() where tag = 'BASE_TABLE'").fetchone()[0]
+    """Bytes of the store's blocks held by this process's instance (read through a cursor, as
+    every thread of the app reads it)."""
+    con, _ = data._open(data.db_path(), None)
+    try:
+        return con.execute("select sum(memory_usage_bytes) from duckdb_memory() where tag = 'BASE_TABLE'").fetchone()[0]
+    finally:
+        con.close()
 
 
 def run_every_page() -> None:
