@@ -7,11 +7,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from plotly.offline import get_plotlyjs_version
 
 from dashboard import prime
 from dashboard.figures.common import PLOTLY_JS
 from pipelines import board_pack
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BUILD = Path(__file__).resolve().parents[1] / "tools" / "plotly-bundle"
 
@@ -50,6 +54,29 @@ def test_the_bundle_names_no_cdn_and_finds_the_topojson_here():
     text = PLOTLY_JS.read_text(encoding="utf-8")
     assert "cdn" not in text.lower()
     assert 'topojsonURL:{valType:"string",noBlank:!0,dflt:"/assets/topojson/"' in text
+
+
+# Web addresses of CDNs, web fonts and map tiles: mfhc serves every asset from assets/.
+CDN_ADDRESS = re.compile(r"(?i)//cdn[.\w-]*\.|cdn\.plot\.ly|jsdelivr|unpkg\.com|cdnjs|fonts\.googleapis|fonts\.gstatic"
+                         r"|tile\.openstreetmap|api\.mapbox|basemaps\.cartocdn")
+
+
+def test_no_file_of_the_project_names_a_cdn():
+    """Not the bundle's build either: it finds Plotly's default topojson address by its shape."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    named = []
+    for name in filter(None, listed.stdout.split("\0")):
+        path = ROOT / name
+        if path == Path(__file__).resolve():      # this file names them, to look for them
+            continue
+        if path.is_file() and path.stat().st_size < 20_000_000:
+            text = path.read_bytes().decode("utf-8", errors="ignore")
+            named += [f"{name}: {match.group(0)}" for match in CDN_ADDRESS.finditer(text)]
+    assert not named, named
 
 
 def test_the_board_pack_draws_with_the_same_plotly_js_from_this_machine(monkeypatch):

@@ -35,12 +35,13 @@ const inlineCss = {
     },
 };
 
-// Plotly.js's default address for the world topojson of geo charts is its CDN; mfhc runs
-// offline and serves the files from assets/topojson/, so the bundle's default is that
-// folder (each chart's config names it too). The build fails if the default is not found.
+// Plotly.js's default address for the world topojson of geo charts is a web address (its
+// CDN); mfhc runs offline and serves the files from assets/topojson/, so the bundle's
+// default is that folder (each chart's config names it too). Found by its shape, so no web
+// address is written here; the build fails if either pattern is not found exactly once.
 const OFFLINE_TOPOJSON = [
-    ["dflt: 'https://cdn.plot.ly/un/'", "dflt: '/assets/topojson/'"],
-    ["'By default, the topojson files are fetched from cdn.plot.ly.'",
+    [/(topojsonURL: \{[^}]*?dflt: )'https:\/\/[^']*'/, "$1'/assets/topojson/'"],
+    [/'By default, the topojson files are fetched from [^']*'/,
         "'In mfhc the topojson files are served from /assets/topojson/.'"],
 ];
 const offlineTopojson = {
@@ -48,9 +49,10 @@ const offlineTopojson = {
     setup(build) {
         build.onLoad({ filter: /plot_api[\\/]plot_config\.js$/ }, async (args) => {
             let source = await readFile(args.path, 'utf8');
-            for (const [from, to] of OFFLINE_TOPOJSON) {
-                if (!source.includes(from)) throw new Error(`${args.path}: "${from}" not found`);
-                source = source.replace(from, to);
+            for (const [pattern, to] of OFFLINE_TOPOJSON) {
+                const found = source.match(new RegExp(pattern.source, 'g')) || [];
+                if (found.length !== 1) throw new Error(`${args.path}: ${pattern} found ${found.length} times`);
+                source = source.replace(pattern, to);
             }
             return { contents: source, loader: 'js', resolveDir: path.dirname(args.path) };
         });
