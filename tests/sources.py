@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -65,6 +66,16 @@ FILTER_SETS = [
     {"risk_level": "high", "sex": "F"},
 ]
 EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_level")
+# The generated authority's last financial year, and a fortnight inside it, for the query
+# property tests' fixed periods.
+YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+FORTNIGHT = (dt.date(2025, 6, 10), dt.date(2025, 6, 24))
+
+
+def params(start, end, filters: dict, **extra) -> dict:
+    """A named query's bound parameters: the period, the filter bar's filters (None where
+    `filters` does not set them) and any `extra` of the query."""
+    return {"period_start": start, "period_end": end, **{n: filters.get(n) for n in EPISODE_FILTERS}, **extra}
 
 
 def build_macros(*names: str) -> list[str]:

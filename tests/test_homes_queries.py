@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import queries
-from sources import EPISODE_FILTERS, FILTER_SETS
+from sources import EPISODE_FILTERS, FILTER_SETS, params
 
 
 def plain_rates(con, start: dt.date, end: dt.date, filters: dict) -> list[tuple]:
-    params = {name: filters.get(name) for name in EPISODE_FILTERS}
+    episode_filters = {name: filters.get(name) for name in EPISODE_FILTERS}
     last = con.execute("select max(start_date) from mart_episode").fetchone()[0]
     days: dict[str, int] = {}
     for urn, began, ended in con.execute(
@@ -31,7 +31,7 @@ def plain_rates(con, start: dt.date, end: dt.date, filters: dict) -> list[tuple]
     counted = {row[0]: row[1:] for row in con.execute("""
         select home_urn, count(*), count(distinct child_no), count_if(not child_known_to_ssda903)
         from mart_episodes_filtered($start, $end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-        where home_urn is not null group by home_urn""", {"start": start, "end": end, **params}).fetchall()}
+        where home_urn is not null group by home_urn""", {"start": start, "end": end, **episode_filters}).fetchall()}
     homes = {row[0]: row[1:] for row in con.execute(
         "select urn, name, provider, places, overall_effectiveness from dim_home").fetchall()}
     rows = []
@@ -48,8 +48,7 @@ def plain_rates(con, start: dt.date, end: dt.date, filters: dict) -> list[tuple]
 @given(st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 800), st.sampled_from(FILTER_SETS))
 def test_homes_rates_equal_the_plain_definition_for_any_period_and_filter(generated_authority, start, days, filters):
     end = start + dt.timedelta(days=days)
-    params = {"period_start": start, "period_end": end, **{name: filters.get(name) for name in EPISODE_FILTERS}}
-    rows = generated_authority.execute(queries.named("homes_rates"), params).fetchall()
+    rows = generated_authority.execute(queries.named("homes_rates"), params(start, end, filters)).fetchall()
     assert sorted(rows) == plain_rates(generated_authority, start, end, filters)
     # Busiest first, then by name.
     assert [(-row[5], row[1]) for row in rows] == sorted((-row[5], row[1]) for row in rows)
@@ -67,8 +66,7 @@ def test_homes_rates_equal_the_plain_definition_for_periods_on_placement_boundar
         "select distinct start_date from fct_placement where home_urn is not null").fetchall()]
     start = draw.draw(st.sampled_from(sorted(ends)))
     end = draw.draw(st.sampled_from(sorted(day for day in starts if day >= start) or [start]))
-    params = {"period_start": start, "period_end": end, **{name: filters.get(name) for name in EPISODE_FILTERS}}
-    rows = con.execute(queries.named("homes_rates"), params).fetchall()
+    rows = con.execute(queries.named("homes_rates"), params(start, end, filters)).fetchall()
     assert sorted(rows) == plain_rates(con, start, end, filters)
 
 

@@ -16,16 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import queries
-from sources import EPISODE_FILTERS, FILTER_SETS
+from sources import FILTER_SETS, YEAR, params
 
-YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 EPISODES = ("mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, "
             "$risk_level)")
 COLUMNS = ["episodes", "police_known", "with_ward", "ssda903_only", "outside_area", "place_unknown"]
 
-
-def params(start, end, filters: dict) -> dict:
-    return {"period_start": start, "period_end": end, **{n: filters.get(n) for n in EPISODE_FILTERS}}
 
 
 def plain(con, values: dict, place: str) -> list[int]:

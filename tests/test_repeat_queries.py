@@ -17,13 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import queries
-from sources import EPISODE_FILTERS, FILTER_SETS
-
-YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+from sources import FILTER_SETS, YEAR, params
 
 
-def params(start, end, filters: dict, **extra) -> dict:
-    return {"period_start": start, "period_end": end, **{n: filters.get(n) for n in EPISODE_FILTERS}, **extra}
 
 
 def named(con, name: str, values: dict) -> pd.DataFrame:
