@@ -58,12 +58,12 @@ def generate(out_dir: Path, children: int | None, years: int, seed: int, no_erro
         click.echo(f"  {key}: {value}")
 
 
-def _run_load(source_dir: Path, db: Path | None, strict: bool) -> None:
+def _run_load(source_dir: Path, db: Path | None, strict: bool, keep_staging: bool = False) -> None:
     from pipelines.load import LoadError, load
 
     settings = _settings(db)
     try:
-        report = load(source_dir, settings, strict=strict, progress=sys.stderr.isatty())
+        report = load(source_dir, settings, strict=strict, progress=sys.stderr.isatty(), keep_staging=keep_staging)
     except LoadError as exc:
         if exc.report is not None and (len(exc.report.rejections) or exc.report.files):
             _print_report(exc.report, sys.stderr)
@@ -79,9 +79,12 @@ def _run_load(source_dir: Path, db: Path | None, strict: bool) -> None:
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Database file (default data/mfhc.duckdb, or MFHC_DB).")
 @click.option("--strict", is_flag=True, help="Fail the load if any row breaks a rule.")
-def load_command(source_dir: Path, db: Path | None, strict: bool) -> None:
+@click.option("--keep-staging", is_flag=True,
+              help="Also keep the staged (pseudonymised) rows and the linking's tables in the store, "
+                   "to audit how episodes were linked (a larger store, a slower load).")
+def load_command(source_dir: Path, db: Path | None, strict: bool, keep_staging: bool) -> None:
     """Validate, pseudonymise, link and load SOURCE_DIR; the store is replaced atomically."""
-    _run_load(source_dir, db, strict)
+    _run_load(source_dir, db, strict, keep_staging)
 
 
 @main.command()

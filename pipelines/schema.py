@@ -134,9 +134,9 @@ class Table:
         return cols
 
 
-def staging_ddl(table: Table) -> str:
+def staging_ddl(table: Table, temporary: bool = False) -> str:
     cols = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in table.stored_columns())
-    return f"create table stg_{table.name} (\n    {cols}\n)"
+    return f"create {'temp ' if temporary else ''}table stg_{table.name} (\n    {cols}\n)"
 
 
 C = Column

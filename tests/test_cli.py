@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+
 from click.testing import CliRunner
 
 from pipelines.cli import main
@@ -36,6 +38,19 @@ def test_load_then_kpis_json(tmp_path):
     figures = json.loads(result.output)
     assert figures["episodes"] == 2 and figures["repeat_children"] == 1
     assert figures["median_duration_hours"] == 3.0
+
+
+def test_keep_staging_keeps_the_staged_rows_in_the_store(tmp_path):
+    source = tmp_path / "src"
+    write_table(source, "police_incidents", [police("I1", "P1", "2025-05-01T08:00", "2025-05-01T10:00")])
+    tables = {}
+    for option in ((), ("--keep-staging",)):
+        db = tmp_path / f"mfhc{len(option)}.duckdb"
+        assert run("load", source, "--db", db, *option).exit_code == 0
+        with duckdb.connect(str(db), read_only=True) as con:
+            tables[option] = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "stg_police_incidents" not in tables[()] and "core_incident_episode" not in tables[()]
+    assert {"stg_police_incidents", "core_incident_episode"} <= tables[("--keep-staging",)]
 
 
 def test_broken_file_exits_1_and_says_the_store_was_not_changed(tmp_path):

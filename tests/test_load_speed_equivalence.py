@@ -151,15 +151,50 @@ def test_a_load_stores_the_same_rows_either_way(tmp_path, monkeypatch):
     source = _folder(tmp_path / "source")
     monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "equivalence-test-key")
     fast = tmp_path / "fast" / "mfhc.duckdb"
-    load(source, Settings(db_path=fast))
+    load(source, Settings(db_path=fast), keep_staging=True)
     monkeypatch.setattr(load_module, "read_source_into", lambda *args, **kwargs: None)
     slow = tmp_path / "slow" / "mfhc.duckdb"
-    load(source, Settings(db_path=slow))
+    load(source, Settings(db_path=slow), keep_staging=True)
     got, want = _tables(fast), _tables(slow)
     assert got.keys() == want.keys()
+    assert {"stg_police_incidents", "stg_attendance", "stg_ssda903_missing"} <= set(want)
     for name in want:
         assert got[name] == want[name], name
     assert len(want["rejected_rows"]) >= 2
+
+
+def _stored(db: Path) -> dict[str, list]:
+    """Every table of a store, its rows sorted (the load's own ids and times left out)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [r[0] for r in con.execute("select table_name from duckdb_tables() order by 1").fetchall()]
+        out = {}
+        for name in names:
+            columns = [c for c in con.execute(f"select * from {name} limit 0").df().columns
+                       if c not in ("load_id", "loaded_at") and not (name == "meta" and c == "value")]
+            order = ", ".join(f'"{c}"' for c in columns)
+            out[name] = con.execute(f"select {order} from {name} order by {order}").fetchall()
+        return out
+
+
+def test_the_staged_rows_and_linking_tables_are_kept_only_when_asked(tmp_path, monkeypatch):
+    """By default the store holds no stg_ table and none of the linking's intermediate tables
+    (the build reads them as temporary tables); `keep_staging` adds exactly those, and every
+    other table is the same either way."""
+    source = _folder(tmp_path / "source")
+    monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "equivalence-test-key")
+    plain, kept = tmp_path / "plain" / "mfhc.duckdb", tmp_path / "kept" / "mfhc.duckdb"
+    load(source, Settings(db_path=plain))
+    load(source, Settings(db_path=kept), keep_staging=True)
+    without, with_staging = _stored(plain), _stored(kept)
+    added = set(with_staging) - set(without)
+    staged = {name for name in added if name.startswith("stg_")}
+    assert not [name for name in without if name.startswith("stg_")]
+    assert {"stg_police_incidents", "stg_ssda903_episodes", "stg_attendance", "stg_child_xref"} <= staged
+    assert added - staged == set(load_module.LINKING_TABLES)
+    assert set(without) <= set(with_staging)
+    for name in without:
+        assert without[name] == with_staging[name], name
+    assert len(with_staging["stg_police_incidents"]) > 0 and len(with_staging["core_incident_episode"]) > 0
 
 
 _REF_ITEMS = ["INC-1", "C1:01/04/2024", "C1 :1/4/2024", "A:B:7/07/2025", "C1:01/04/24", "C1:1/13/2024",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipelines.config import Settings
 from pipelines.load import load
@@ -15,7 +16,8 @@ RAW_IDENTIFIERS = [
 ]
 
 
-def test_no_raw_identifier_survives_anywhere_in_the_store(tmp_path):
+@pytest.mark.parametrize("keep_staging", [False, True])
+def test_no_raw_identifier_survives_anywhere_in_the_store(tmp_path, keep_staging):
     source = tmp_path / "src"
     write_table(source, "police_incidents", [
         police("INCREF-7731", "PERSONREF-4411", "2025-05-01T08:00", "2025-05-01T10:00", la_child_ref="LACHILD-9001",
@@ -36,13 +38,14 @@ def test_no_raw_identifier_survives_anywhere_in_the_store(tmp_path):
     write_table(source, "child_xref", [{"person_ref": "PERSONREF-4411", "child_ref": "LACHILD-9001",
                                         "upn": "A123456789012"}])
     db = tmp_path / "mfhc.duckdb"
-    report = load(source, Settings(db_path=db))
+    report = load(source, Settings(db_path=db), keep_staging=keep_staging)
     assert report.episodes >= 2
 
     found = []
     with duckdb.connect(str(db), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
         assert "fct_episode" in tables
+        assert ("stg_police_incidents" in tables) == keep_staging
         for table in tables:
             columns = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_name = ?", [table]).fetchall()]

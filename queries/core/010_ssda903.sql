@@ -1,7 +1,9 @@
 -- SSDA903 tables de-duplicated across the yearly folders: a row given in several years'
 -- files is kept once, from the latest year (its end dates are the most complete).
+-- The tables of this file are temporary: read only by the build, so never compressed into
+-- the store (`mfhc load --keep-staging` keeps them, with the staged rows, for an audit).
 
-create table core_ssda903_header as
+create temp table core_ssda903_header as
 with ranked as (
     select
         *,
@@ -12,7 +14,7 @@ with ranked as (
 )
 select * exclude (rank_in_child) from ranked where rank_in_child = 1;
 
-create table core_ssda903_episode as
+create temp table core_ssda903_episode as
 with ranked as (
     select
         *,
@@ -27,7 +29,7 @@ select
 from ranked
 where rank_in_start = 1;
 
-create table core_ssda903_missing as
+create temp table core_ssda903_missing as
 with ranked as (
     select
         *,
@@ -43,7 +45,7 @@ from ranked
 where rank_in_start = 1;
 
 -- Children the SSDA903 return knows: for them "from care" is decided by their placements.
-create table core_ssda903_child as
+create temp table core_ssda903_child as
 select child_key from core_ssda903_header
 union
 select child_key from core_ssda903_episode

@@ -1,7 +1,9 @@
 -- A child is the local authority's child where known (la_child_ref, or child_xref.csv),
--- otherwise the police person.
+-- otherwise the police person. The tables and the view of this file are temporary: read
+-- only by the build, so never compressed into the store (`mfhc load --keep-staging` keeps
+-- the tables, with the staged rows, for an audit of the linking).
 
-create table core_person_child as
+create temp table core_person_child as
 with pairs as (
     select person_key, la_child_key as child_key
     from stg_police_incidents
@@ -15,8 +17,8 @@ select person_key, min(child_key) as child_key, count(distinct child_key) as chi
 from pairs
 group by person_key;
 
--- A view, not a copy: the staged incidents with their child (only the core build reads it).
-create view core_police_incident as
+-- A view, not a copy: the staged incidents with their child.
+create temp view core_police_incident as
 select
     incident.*,
     coalesce(incident.la_child_key, person_child.child_key, incident.person_key) as child_id
@@ -68,10 +70,10 @@ select
     found_at
 from flagged;
 
-create table core_police_island as
+create temp table core_police_island as
 select incident_key, child_id, island from police_island_times;
 
-create table core_police_span as
+create temp table core_police_span as
 with spans as (
     select
         child_id,
@@ -90,7 +92,7 @@ drop table police_island_times;
 
 -- Police spans and SSDA903 Missing rows of the same child whose calendar dates overlap
 -- (both ends inclusive, a blank end open-ended) belong to one episode.
-create table core_span_missing_edge as
+create temp table core_span_missing_edge as
 select span.span_id, missing.missing_id
 from core_police_span as span
 join core_ssda903_missing as missing

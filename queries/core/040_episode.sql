@@ -2,7 +2,9 @@
 -- the component step (core_span_episode, core_missing_episode). Times, risk and places
 -- come from the police record; the category is the police one where there is one.
 
-create table core_incident_episode as
+-- Temporary: read only by the build, so never compressed into the store (`mfhc load
+-- --keep-staging` keeps it, with the staged rows, for an audit of the linking).
+create temp table core_incident_episode as
 select island.incident_key, span_episode.episode_id
 from core_police_island as island
 join core_police_span as span using (child_id, island)

@@ -23,7 +23,9 @@ select
 from core_ssda903_episode;
 
 -- UPN keys of children: from the SSDA903 header and from child_xref.csv.
-create table core_child_upn as
+-- Temporary: read only by the build, so never compressed into the store (`mfhc load
+-- --keep-staging` keeps it, with the staged rows, for an audit of the linking).
+create temp table core_child_upn as
 select distinct child_id, upn_key
 from (
     select child_key as child_id, upn_key from core_ssda903_header where upn_key is not null
