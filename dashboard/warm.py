@@ -117,8 +117,11 @@ def enabled() -> bool:
 
 
 def _on_new_version(version: tuple) -> None:
+    # Not a daemon, as the read-ahead's (dashboard.prefetch): DuckDB aborts the process
+    # ("terminate called") when the interpreter stops a thread inside a query, so a process
+    # ending during the warm-up waits for it (a few seconds at national scale).
     if enabled():
-        threading.Thread(target=_warm_once, args=(version,), name="mfhc-warm", daemon=True).start()
+        threading.Thread(target=_warm_once, args=(version,), name="mfhc-warm").start()
 
 
 def install() -> None:

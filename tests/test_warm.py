@@ -110,3 +110,30 @@ def test_a_store_gone_while_warming_is_not_marked_warmed(store, tmp_path, monkey
     warm._warm_once(version)            # no exception from the thread's work
     lock = warm._lock_path(version)
     assert lock is None or not lock.exists() or lock.read_text().strip() != "done"
+
+
+def test_a_process_that_exits_while_warming_ends_cleanly(store, tmp_path):
+    """As for the read-ahead (tests/test_prefetch.py): DuckDB aborts the process ("terminate
+    called") if the interpreter stops a thread inside a query, so a process that ends while
+    the warm-up is in a query (a worker shut down just after it started) must wait for it.
+    Here the warm-up is one long query and the process ends at once."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import threading, duckdb, dashboard.warm as w\n"
+              "started = threading.Event()\n"
+              "def long_warm_up():\n"
+              "    con = duckdb.connect()\n"
+              "    started.set()\n"
+              "    con.execute('select sum(range) from range(400000000)').fetchall()\n"
+              "    return {}\n"
+              "w.warm_default_view = long_warm_up\n"
+              "import dashboard.app\n"
+              "assert started.wait(60)\n")
+    env = {**os.environ, "MFHC_DB": str(store), "MFHC_STATE_DIR": str(tmp_path / "state"), "MFHC_WARM": "on"}
+    env.pop("MFHC_CACHE", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "terminate called" not in done.stderr
+    assert [lock.read_text() for lock in (tmp_path / "state").glob("cache/warm-*.lock")] == ["done"]
