@@ -233,6 +233,9 @@ def test_ward_map_figure_traces():
     rated, grey, labels, outline, cluster_label = figure.data
     assert list(rated.locations) == ["W1"] and list(rated.z) == [12.0] and rated.featureidkey == "id"
     assert list(grey.locations) == ["W2"] and grey.name.startswith("Fewer than 5")
+    # Each map trace carries the boundaries of its own wards only: none is sent twice.
+    assert [f["id"] for f in rated.geojson["features"]] == ["W1"]
+    assert [f["id"] for f in grey.geojson["features"]] == ["W2"]
     assert list(labels.text) == ["12.0", "<5"]  # the numbers are written, not only coloured
     assert outline.mode == "lines" and "12 episodes" in outline.hovertext
     assert list(cluster_label.text) == ["<b>A: 12</b>"]

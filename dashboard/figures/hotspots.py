@@ -102,6 +102,13 @@ def _feature_collection(wards: tuple[str, ...], names: tuple[str, ...], geometri
     return feature_collection(pd.DataFrame({"ward": wards, "ward_name": names, "geojson": geometries}))
 
 
+def _features_of(collection: dict, wards: list[str]) -> dict:
+    """The collection's features for these wards only: each map trace carries the boundaries
+    it draws, so a ward's boundary is sent once, not once per trace."""
+    wanted = set(wards)
+    return {"type": "FeatureCollection", "features": [f for f in collection["features"] if f["id"] in wanted]}
+
+
 # --------------------------------------------------------------------------- clusters
 
 def find_clusters(cells: pd.DataFrame, eps: float = CLUSTER_EPS_METRES,
@@ -364,7 +371,8 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
     traces = []
     if rated:
         traces.append({
-            "type": "choropleth", "geojson": geojson, "featureidkey": "id", "locations": [w["ward"] for w in rated],
+            "type": "choropleth", "geojson": _features_of(geojson, [w["ward"] for w in rated]), "featureidkey": "id",
+            "locations": [w["ward"] for w in rated],
             "z": [w["rate_per_1000"] for w in rated], "colorscale": RATE_SCALE, "zauto": False, "zmin": 0,
             "zmax": float(max(w["rate_per_1000"] for w in rated)), "marker": {"line": {"color": "white", "width": 1}},
             "customdata": [custom(w) for w in rated], "hovertemplate": hover,
@@ -373,8 +381,8 @@ def ward_map_figure(rates: pd.DataFrame, boundaries: pd.DataFrame, clusters: pd.
         })
     if suppressed:
         traces.append({
-            "type": "choropleth", "geojson": geojson, "featureidkey": "id",
-            "locations": [w["ward"] for w in suppressed], "z": [0] * len(suppressed),
+            "type": "choropleth", "geojson": _features_of(geojson, [w["ward"] for w in suppressed]),
+            "featureidkey": "id", "locations": [w["ward"] for w in suppressed], "z": [0] * len(suppressed),
             "colorscale": [[0, NO_RATE_GREY], [1, NO_RATE_GREY]], "showscale": False,
             "marker": {"line": {"color": "white", "width": 1}},
             "customdata": [custom(w) for w in suppressed], "hovertemplate": hover,
