@@ -131,3 +131,12 @@ def test_a_figure_goes_through_pickle_and_deepcopy():
     figure = figure_from([{"type": "bar", "x": ["a"], "y": np.array([1.0])}], title="T")
     for clone in (pickle.loads(pickle.dumps(figure)), copy.deepcopy(figure)):
         assert json.loads(to_json_plotly(clone)) == json.loads(to_json_plotly(figure))
+
+
+def test_figures_are_encoded_by_the_standard_librarys_json_whatever_is_installed():
+    # Plotly's "auto" engine would take orjson when it is installed, and be slower (common.py).
+    import plotly.io as pio
+
+    import dashboard.figures.common  # noqa: F401
+
+    assert pio.json.config.default_engine == "json"

@@ -6,8 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import plotly.graph_objects as go
+import plotly.io as pio
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 from plotly.basedatatypes import BasePlotlyType
+
+# Figures (and Dash's responses, through Plotly's encoder) are encoded by the standard
+# library's json, whatever else is installed: Plotly's default engine ("auto") switches to
+# orjson when that package is present, and its orjson path first walks every value of the
+# response in Python. Measured at national scale with orjson installed: the homes callback's
+# encoding took 63 ms against 13 ms, the data quality page's 28 against 14.
+pio.json.config.default_engine = "json"
 
 # The Plotly.js every chart is drawn with, in the dashboard (dashboard/app.py serves it) and
 # in the board pack (kaleido loads it): mfhc's own bundle of the trace types it draws
