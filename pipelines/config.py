@@ -92,16 +92,18 @@ def load_settings(config_path: Path | None = None, db_path: Path | None = None) 
             r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", str(serve_memory_limit).strip()):
         raise ConfigError(f"{path}: [database] serve_memory_limit {serve_memory_limit!r} is not a size such as "
                           "'1GB' or '512MiB'")
+    rule = EscalationRule(episodes=int(escalation.get("episodes", EscalationRule.episodes)),
+                          days=int(escalation.get("days", EscalationRule.days)))
+    if rule.episodes < 1 or rule.days < 1:
+        raise ConfigError(f"{path}: [escalation] episodes and days must each be 1 or more "
+                          f"(found {rule.episodes} in {rule.days} days)")
     return Settings(
         db_path=Path(db_path or env_db or database.get("path") or DEFAULT_DB),
         authority_name=authority.get("name", Settings.authority_name),
         authority_code=authority.get("code", Settings.authority_code),
         column_maps=column_maps,
         onspd_path=Path(onspd) if onspd else None,
-        escalation=EscalationRule(
-            episodes=int(escalation.get("episodes", EscalationRule.episodes)),
-            days=int(escalation.get("days", EscalationRule.days)),
-        ),
+        escalation=rule,
         state_dir=Path(state_dir) if state_dir else None,
         oidc=auth.get("oidc") or None,
         session_minutes=int(auth.get("session_minutes", Settings.session_minutes)),

@@ -538,6 +538,8 @@ def load(source_dir: Path, settings: Settings, strict: bool = False, progress: b
             # with ORDER BY, which this setting keeps. Not keeping it lets DuckDB write and
             # join in parallel without restoring the order of its input.
             con.execute("set preserve_insertion_order = false")
+            # The escalation rule's days, for mart_episode's windows (queries/marts/020).
+            con.execute("set variable escalation_days = ?", [settings.escalation.days])
             for step in BUILD_BEFORE_LINKING:
                 con.execute(queries.build_sql(step))
             _assign_episodes(con)

@@ -54,3 +54,11 @@ def test_the_dashboard_instance_takes_the_serve_memory_limit(tmp_path, monkeypat
     finally:
         data.forget_instances()
         data.configure(None)
+
+
+@pytest.mark.parametrize("rule", ["episodes = 0", "days = 0", "days = -3"])
+def test_an_escalation_rule_of_nothing_is_a_clear_error(tmp_path, rule):
+    path = tmp_path / "mfhc.toml"
+    path.write_text(f"[escalation]\n{rule}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[escalation\] episodes and days must each be 1 or more"):
+        load_settings(config_path=path)

@@ -180,3 +180,30 @@ def test_child_interviews_list_an_rhi_covering_several_episodes_once(generated_a
     assert list(got["rhi_key"]).count(rhi_key) == 1
     assert len(got) == len(plain_child_interviews(generated_authority, dt.date(2000, 1, 1), dt.date(2030, 12, 31),
                                                   {}, child_id))
+
+
+def test_the_load_works_out_each_episodes_window_for_the_configured_days(tmp_path, monkeypatch):
+    """A store loaded with a 3-in-7-days rule: each episode's window over the child's episodes
+    (mart_episode.rule_window_*), the days recorded, and the list read off them, by hand.
+    The child goes missing on 1, 3, 6 and 20 May: the window ending on the 6th (1-6 May, 7
+    days) holds three episodes."""
+    import duckdb
+
+    from pipelines.config import EscalationRule, Settings
+    from pipelines.load import load
+    from sources import police, write_table
+
+    monkeypatch.setenv("MFHC_PSEUDONYM_KEY", "test-key-not-secret")
+    write_table(tmp_path / "src", "police_incidents", [
+        police(f"I{day}", "P1", f"2025-05-{day:02d}T08:00", f"2025-05-{day:02d}T10:00") for day in (1, 3, 6, 20)])
+    db = tmp_path / "mfhc.duckdb"
+    load(tmp_path / "src", Settings(db_path=db, escalation=EscalationRule(episodes=3, days=7)))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select days from mart_escalation_rule").fetchall() == [(7,)]
+        windows = con.execute("select day(start_date), rule_window_episodes, day(rule_window_start) "
+                              "from mart_episode order by start_date").fetchall()
+        assert windows == [(1, 1, 1), (3, 2, 1), (6, 3, 1), (20, 1, 20)]
+        got = named(con, "repeat_escalation", params(dt.date(2025, 5, 1), dt.date(2025, 5, 31), {},
+                                                     escalation_episodes=3, escalation_days=7))
+    assert got[["episodes_in_window", "window_start", "window_end"]].values.tolist() == [
+        [3, pd.Timestamp("2025-05-01"), pd.Timestamp("2025-05-06")]]

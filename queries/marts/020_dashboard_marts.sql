@@ -63,6 +63,12 @@ left join provider using (episode_id);
 -- start dates of the child's two episodes before this one, over all the child's episodes.
 -- child_has_upn: the child is linked to a pupil; child_attended_that_year: the child has
 -- attendance rows in the academic year of the episode's start.
+-- rule_window_episodes / rule_window_start: the child's episodes starting in the escalation
+-- rule's days up to and including this episode's start day, over all its episodes (the
+-- episodes of the same day counted, as the rule's windows do), and the first start among
+-- them; for the days of the rule when the store was loaded (mart_escalation_rule, set by
+-- pipelines/load.py as the variable escalation_days). repeat_escalation reads its windows
+-- off them when those are the days asked and no episode filter applies.
 create table mart_episode as
 with child as (
     -- Each child's number, SSDA903 flag and UPN link, looked up once per child, not per episode.
@@ -88,6 +94,18 @@ sequence as (
         lag(start_date, 2) over by_child as before_previous_start
     from fct_episode
     window by_child as (partition by child_id order by start_date, start_at nulls first, episode_id)
+),
+
+rule_window as (
+    select
+        episode_id,
+        (count(*) over rule_days)::integer as rule_window_episodes,
+        min(start_date) over rule_days as rule_window_start
+    from fct_episode
+    window rule_days as (
+        partition by child_id order by (start_date - date '2000-01-01')
+        range between getvariable('escalation_days')::integer - 1 preceding and current row
+    )
 )
 
 select
@@ -131,14 +149,21 @@ select
     interview.rhi_declined_only,
     interview.rhi_no_contact_only,
     coalesce(key.has_upn, false) as child_has_upn,
-    attended.child_id is not null as child_attended_that_year
+    attended.child_id is not null as child_attended_that_year,
+    rule_window.rule_window_episodes,
+    rule_window.rule_window_start
 from fct_episode as episode
 left join child as key using (child_id)
 left join sequence using (episode_id)
+left join rule_window using (episode_id)
 left join mart_episode_rhi as interview using (episode_id)
 left join attended_year as attended
     on attended.child_id = episode.child_id and attended.academic_year = academic_year(episode.start_date)
 order by episode.start_date, key.child_no, episode.episode_id;
+
+-- The escalation rule's days mart_episode's rule_window_* columns were worked out for.
+create table mart_escalation_rule as
+select getvariable('escalation_days')::integer as days;
 
 -- The filter bar over mart_episode: the same test as episodes_filtered (000,
 -- `matches_filter_bar`), on the narrow table. Every dashboard query reads episodes through one of the two.

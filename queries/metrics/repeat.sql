@@ -135,6 +135,11 @@ order by months.month;
 -- The window ending on a day holds the child's episodes starting in the $escalation_days
 -- days up to and including it (a range window over the start date, as a day number: a
 -- range over dates with an interval would compare timestamps).
+-- Read off the load: with no from-care, age-band or risk filter (sex and ethnicity are the
+-- child's own, so a child's filtered episodes are all its episodes) and the days the store
+-- was loaded with (mart_escalation_rule), each episode's window is mart_episode's
+-- rule_window_episodes / rule_window_start, and the windows below are not worked out again.
+-- The parameters come first in each such test, so a filtered call drops that branch unread.
 with history as (
     select child_no, child_seq, start_date, from_care, age_band
     from mart_episodes_filtered(
@@ -179,33 +184,48 @@ windows as (
     select
         child_no,
         start_date as window_end,
-        count(*) over last_days as episodes_in_window
+        count(*) over last_days as episodes_in_window,
+        null::date as window_start
     from (
         select child_no, start_date, (start_date - date '2000-01-01') as day_number
         from history
         where child_no in (select child_no from candidates)
+            and not ($from_care is null and $age_band is null and $risk_level is null
+                and $escalation_days::integer = (select days from mart_escalation_rule))
     )
     window last_days as (
         partition by child_no order by day_number
         range between ($escalation_days::integer - 1) preceding and current row
     )
     qualify start_date >= $period_start::date and episodes_in_window >= $escalation_episodes::integer
+
+    union all
+
+    select child_no, start_date, rule_window_episodes, rule_window_start
+    from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
+    where $from_care is null and $age_band is null and $risk_level is null
+        and $escalation_days::integer = (select days from mart_escalation_rule)
+        and child_no is not null
+        and rule_window_episodes >= $escalation_episodes::integer
 ),
 
 -- Each child's window with the most episodes, the earliest of them: one whole number ranks
--- them (more episodes first, then the earlier end: day numbers are under 100,000).
+-- them (more episodes first, then the earlier end: day numbers are under 100,000). Its
+-- first start is known here when the windows were read off the load.
 best as (
     select
         child_no,
         max(episodes_in_window) as episodes_in_window,
         arg_max(window_end, episodes_in_window::bigint * 100000 - (window_end - date '2000-01-01')) as window_end,
+        arg_max(window_start, episodes_in_window::bigint * 100000 - (window_end - date '2000-01-01')) as window_start,
         min(date_trunc('month', window_end))::date as first_met_month
     from windows
     group by child_no
 ),
 
 -- The chosen window's first episode: the earliest of the child's episodes starting in its
--- days (worked out for that one window per child, not for every window).
+-- days (worked out for that one window per child, not for every window), unless read off
+-- the load.
 per_child as (
     select
         best.child_no,
@@ -217,7 +237,16 @@ per_child as (
     join history
         on history.child_no = best.child_no
         and history.start_date between best.window_end - ($escalation_days::integer - 1) and best.window_end
+    where not ($from_care is null and $age_band is null and $risk_level is null
+        and $escalation_days::integer = (select days from mart_escalation_rule))
     group by best.child_no
+
+    union all
+
+    select child_no, episodes_in_window, window_start, window_end, first_met_month
+    from best
+    where $from_care is null and $age_band is null and $risk_level is null
+        and $escalation_days::integer = (select days from mart_escalation_rule)
 ),
 
 -- The latest episode is the one with the highest child_seq (mart_episode's order of a
