@@ -20,7 +20,7 @@ from dashboard import components  # noqa: F401  (registers the table and CSV cal
 from dashboard import access, auth, data, prefetch, prime, warm
 from dashboard.figures.common import PLOTLY_JS
 from dashboard.filters import FILTER_INPUTS, Filters, filter_bar
-from pipelines.store import StoreMissing
+from pipelines.store import StoreMissing, StoreOutdated
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
@@ -47,6 +47,11 @@ def navigation(query: str, role: str | None = None) -> html.Nav:
 def shell(query_args: dict) -> html.Div:
     try:
         facts = data.store_facts()
+    except StoreOutdated:
+        return html.Main([html.H1("The data needs loading again"),
+                          html.P("The store was built by an earlier version of mfhc. An administrator should "
+                                 "load the data again with `mfhc load`; the previous figures are not shown.")],
+                         id="main")
     except StoreMissing as exc:
         return html.Main([html.H1("No data loaded yet"), html.P(str(exc))], id="main")
     except duckdb.Error:

@@ -33,7 +33,7 @@ from dashboard.access import RECORD, AccessDenied, Aggregate
 from dashboard.filters import Filters
 from pipelines.config import ConfigError, load_settings
 from pipelines.kpis import kpi_params, kpis_from_row
-from pipelines.store import StoreMissing, run_named
+from pipelines.store import StoreMissing, check_built_here, run_named
 from pipelines.suppression import suppress_frame
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,9 @@ def _instance(path: Path, expected: tuple | None) -> tuple[duckdb.DuckDBPyConnec
             instance = duckdb.connect(":memory:", config=_instance_config(path))
             try:
                 instance.execute("attach ? as store (read_only)", [key])
+                # A store another version of mfhc built is never read (StoreOutdated: the
+                # pages say to load again, the callbacks answer 503).
+                check_built_here(instance, path, "store.meta")
             except BaseException:
                 instance.close()
                 raise

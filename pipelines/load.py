@@ -32,6 +32,7 @@ from pipelines.schema import (
     ETHNICITY_GROUPS, POLICE_INCIDENTS, POPULATION, SSDA903_EPISODES, SSDA903_TABLES, TABLES,
     TABLES_BY_NAME, staging_ddl,
 )
+from pipelines.store import build_fingerprint
 from pipelines.validate import REJECTION_COLUMNS, CheckedInDuckDB, Validated, validate, validate_in_duckdb
 
 ASSETS_GEO = Path(__file__).resolve().parents[1] / "assets" / "geo"
@@ -608,6 +609,6 @@ def _write_meta(con, report: LoadReport, previous_log: pd.DataFrame | None, sour
         {"source_file": [t.path for t in TABLES], "supplied": [t.path in supplied for t in TABLES]}))
     synthetic = (source_dir / SYNTHETIC_MARKER).exists()
     con.execute("create table meta (key varchar primary key, value varchar)")
-    _write_frame(con, "meta", pd.DataFrame({"key": ["load_id", "loaded_at", "source", "synthetic", "schema_version"],
+    _write_frame(con, "meta", pd.DataFrame({"key": ["load_id", "loaded_at", "source", "synthetic", "store_build"],
                                             "value": [report.load_id, now.isoformat(), report.source,
-                                                      "true" if synthetic else "false", "1"]}))
+                                                      "true" if synthetic else "false", build_fingerprint()]}))

@@ -130,3 +130,58 @@ def test_police_only_folder_with_rejections_between_good_rows_loads(tmp_path):
     report = load(source, Settings(db_path=tmp_path / "mfhc.duckdb"))
     assert len(report.rejections) == 2
     assert episodes(tmp_path / "mfhc.duckdb") == 4
+
+
+# --- a store built by another version of mfhc -----------------------------------------------------
+
+def _built_by_another_version(db: Path) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("update meta set value = 'an-older-build' where key = 'store_build'")
+
+
+def test_a_store_built_by_another_version_is_refused_with_a_clear_message(tmp_path):
+    from click.testing import CliRunner
+
+    from dashboard import data
+    from dashboard.app import create_app, shell
+    from pipelines.cli import main
+
+    db = tmp_path / "mfhc.duckdb"
+    load(small_source(tmp_path / "src"), Settings(db_path=db))
+    kpis = ["kpis", "--from", "2025-04-01", "--to", "2026-03-31", "--db", str(db)]
+    assert CliRunner().invoke(main, kpis).exit_code == 0
+    _built_by_another_version(db)
+    refused = CliRunner().invoke(main, kpis)
+    assert refused.exit_code == 1 and "built by another version of mfhc" in refused.output
+    assert "mfhc load" in refused.output
+    create_app(db)
+    try:
+        page = str(shell({}))
+        assert "The data needs loading again" in page and "earlier version of mfhc" in page
+    finally:
+        data.forget_instances()
+        data.configure(None)
+
+
+def test_the_build_fingerprint_follows_the_build_sql_not_its_comments(tmp_path, monkeypatch):
+    import shutil
+
+    import queries
+    from pipelines import store
+
+    copy = tmp_path / "queries"
+    shutil.copytree(queries.QUERIES_DIR, copy)
+    monkeypatch.setattr(queries, "QUERIES_DIR", copy)
+    store.build_fingerprint.cache_clear()
+    try:
+        first = store.build_fingerprint()
+        step = copy / "marts" / "040_hotspot_marts.sql"
+        step.write_text("-- a new comment\n" + step.read_text(encoding="utf-8").replace("\n", "\n\n"), encoding="utf-8")
+        store.build_fingerprint.cache_clear()
+        assert store.build_fingerprint() == first
+        step.write_text(step.read_text(encoding="utf-8") + "\ncreate table mart_extra as select 1 as one;\n",
+                        encoding="utf-8")
+        store.build_fingerprint.cache_clear()
+        assert store.build_fingerprint() != first
+    finally:
+        store.build_fingerprint.cache_clear()
