@@ -23,15 +23,22 @@ class StoreOutdated(StoreMissing):
     queries read, or hold what an older build worked out): it must be loaded again."""
 
 
+# Raise by one when the load's Python changes what a store holds without its SQL changing
+# (pseudonymising, geocoding, the components step, the reference tables): the SQL and the
+# staging DDL are in the fingerprint on their own.
+BUILD_REVISION = 1
+
+
 @lru_cache(maxsize=1)
 def build_fingerprint() -> str:
     """What a store's shape and contents depend on besides its data: the staging tables'
-    DDL (pipelines/schema.py) and every build step (queries/core, queries/marts), comments and
-    spacing aside. The load records it in `meta` (key store_build); a store with another one
-    is refused with StoreOutdated, so a new version of mfhc never reads tables it did not build."""
+    DDL (pipelines/schema.py), every build step (queries/core, queries/marts), comments and
+    spacing aside, and BUILD_REVISION. The load records it in `meta` (key store_build); a
+    store with another one is refused with StoreOutdated, so a new version of mfhc never
+    reads tables it did not build."""
     from pipelines.schema import TABLES, staging_ddl
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"revision {BUILD_REVISION}\n".encode())
     for table in TABLES:
         digest.update(staging_ddl(table).encode())
     for folder in ("core", "marts"):

@@ -163,7 +163,7 @@ def test_a_store_built_by_another_version_is_refused_with_a_clear_message(tmp_pa
         data.configure(None)
 
 
-def test_the_build_fingerprint_follows_the_build_sql_not_its_comments(tmp_path, monkeypatch):
+def test_the_build_fingerprint_follows_the_build_sql_and_revision_not_comments(tmp_path, monkeypatch):
     import shutil
 
     import queries
@@ -182,6 +182,10 @@ def test_the_build_fingerprint_follows_the_build_sql_not_its_comments(tmp_path, 
         step.write_text(step.read_text(encoding="utf-8") + "\ncreate table mart_extra as select 1 as one;\n",
                         encoding="utf-8")
         store.build_fingerprint.cache_clear()
-        assert store.build_fingerprint() != first
+        second = store.build_fingerprint()
+        assert second != first
+        monkeypatch.setattr(store, "BUILD_REVISION", store.BUILD_REVISION + 1)
+        store.build_fingerprint.cache_clear()
+        assert store.build_fingerprint() not in (first, second)
     finally:
         store.build_fingerprint.cache_clear()
