@@ -88,3 +88,15 @@ def build_macros(*names: str) -> list[str]:
     return [match.group(0)
             for build in ("marts/000_episodes_filtered.sql", "marts/020_dashboard_marts.sql")
             for match in re.finditer(rf"create macro (?:{wanted})\(.*?;", queries.build_sql(build), re.DOTALL)]
+
+
+def store_of_this_build(path: Path):
+    """A DuckDB file this version of mfhc will open as a store (its meta names this build),
+    holding nothing else; returns a connection on it for the test to add its tables."""
+    import duckdb
+
+    from pipelines.store import build_fingerprint
+
+    con = duckdb.connect(str(path))
+    con.execute("create table meta as select 'store_build' as key, ? as value", [build_fingerprint()])
+    return con

@@ -36,12 +36,11 @@ def test_serve_memory_limit_is_a_size_or_a_clear_error(tmp_path):
 
 
 def test_the_dashboard_instance_takes_the_serve_memory_limit(tmp_path, monkeypatch):
-    import duckdb
-
     from dashboard import data
+    from sources import store_of_this_build
 
     db = tmp_path / "mfhc.duckdb"
-    duckdb.connect(str(db)).close()
+    store_of_this_build(db).close()
     config = tmp_path / "mfhc.toml"
     config.write_text('[database]\nserve_memory_limit = "300MiB"\n', encoding="utf-8")
     monkeypatch.setenv("MFHC_CONFIG", str(config))

@@ -182,12 +182,11 @@ def test_one_instance_per_store_version_and_readers_of_a_replaced_store_finish(t
 
     db = tmp_path / "mfhc.duckdb"
 
-    from pipelines.store import build_fingerprint
+    from sources import store_of_this_build
 
     def write_store(path, value):  # a store of this version's build, of one value
-        con = duckdb.connect(str(path))
+        con = store_of_this_build(path)
         con.execute("create table answer as select ?::integer as value", [value])
-        con.execute("create table meta as select 'store_build' as key, ? as value", [build_fingerprint()])
         con.close()
 
     write_store(db, 1)
