@@ -178,11 +178,9 @@ def test_one_instance_per_store_version_and_readers_of_a_replaced_store_finish(t
     finishes on the old one (DuckDB's own instance cache would hand back the old file)."""
     import os
 
-    import duckdb
+    from sources import store_of_this_build
 
     db = tmp_path / "mfhc.duckdb"
-
-    from sources import store_of_this_build
 
     def write_store(path, value):  # a store of this version's build, of one value
         con = store_of_this_build(path)
