@@ -70,6 +70,9 @@ EPISODE_FILTERS = ("from_care", "age_band", "sex", "ethnicity_group", "risk_leve
 # property tests' fixed periods.
 YEAR = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 FORTNIGHT = (dt.date(2025, 6, 10), dt.date(2025, 6, 24))
+# The year and the fortnight under every filter set: (start, end, filters), the cases the
+# query modules check by hand before their property tests.
+YEAR_AND_FORTNIGHT_CASES = [(*period, filters) for period in (YEAR, FORTNIGHT) for filters in FILTER_SETS]
 
 
 def params(start, end, filters: dict, **extra) -> dict:
