@@ -165,6 +165,13 @@ order by episode.start_date, key.child_no, episode.episode_id;
 create table mart_escalation_rule as
 select getvariable('escalation_days')::integer as days;
 
+-- Whether repeat_escalation reads its windows off mart_episode: no from-care, age-band or
+-- risk filter (sex and ethnicity are the child's own) and the days of the load. With the
+-- parameters first, a filtered call folds it to false and drops that branch unread.
+create macro escalation_windows_at_load(p_from_care, p_age_band, p_risk_level, p_days) as
+    p_from_care is null and p_age_band is null and p_risk_level is null
+    and p_days::integer = (select days from mart_escalation_rule);
+
 -- The filter bar over mart_episode: the same test as episodes_filtered (000,
 -- `matches_filter_bar`), on the narrow table. Every dashboard query reads episodes through one of the two.
 create macro mart_episodes_filtered(

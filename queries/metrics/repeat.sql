@@ -137,9 +137,9 @@ order by months.month;
 -- range over dates with an interval would compare timestamps).
 -- Read off the load: with no from-care, age-band or risk filter (sex and ethnicity are the
 -- child's own, so a child's filtered episodes are all its episodes) and the days the store
--- was loaded with (mart_escalation_rule), each episode's window is mart_episode's
--- rule_window_episodes / rule_window_start, and the windows below are not worked out again.
--- The parameters come first in each such test, so a filtered call drops that branch unread.
+-- was loaded with (escalation_windows_at_load, queries/marts/020), each episode's window is
+-- mart_episode's rule_window_episodes / rule_window_start, and the windows below are not
+-- worked out again.
 with history as (
     select child_no, child_seq, start_date, from_care, age_band
     from mart_episodes_filtered(
@@ -190,8 +190,7 @@ windows as (
         select child_no, start_date, (start_date - date '2000-01-01') as day_number
         from history
         where child_no in (select child_no from candidates)
-            and not ($from_care is null and $age_band is null and $risk_level is null
-                and $escalation_days::integer = (select days from mart_escalation_rule))
+            and not escalation_windows_at_load($from_care, $age_band, $risk_level, $escalation_days)
     )
     window last_days as (
         partition by child_no order by day_number
@@ -203,8 +202,7 @@ windows as (
 
     select child_no, start_date, rule_window_episodes, rule_window_start
     from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
-    where $from_care is null and $age_band is null and $risk_level is null
-        and $escalation_days::integer = (select days from mart_escalation_rule)
+    where escalation_windows_at_load($from_care, $age_band, $risk_level, $escalation_days)
         and child_no is not null
         and rule_window_episodes >= $escalation_episodes::integer
 ),
@@ -237,16 +235,14 @@ per_child as (
     join history
         on history.child_no = best.child_no
         and history.start_date between best.window_end - ($escalation_days::integer - 1) and best.window_end
-    where not ($from_care is null and $age_band is null and $risk_level is null
-        and $escalation_days::integer = (select days from mart_escalation_rule))
+    where not escalation_windows_at_load($from_care, $age_band, $risk_level, $escalation_days)
     group by best.child_no
 
     union all
 
     select child_no, episodes_in_window, window_start, window_end, first_met_month
     from best
-    where $from_care is null and $age_band is null and $risk_level is null
-        and $escalation_days::integer = (select days from mart_escalation_rule)
+    where escalation_windows_at_load($from_care, $age_band, $risk_level, $escalation_days)
 ),
 
 -- The latest episode is the one with the highest child_seq (mart_episode's order of a
