@@ -9,8 +9,14 @@
 -- the child's episode before, over all its episodes, built at load) tells them in the
 -- same read as the counts: each child has exactly one episode in the period whose previous
 -- one starts before the period (or has none), and a child with two or more has exactly one
--- whose previous one is in the period and whose one before that is not. With an episode
--- filter, the children are counted from their filtered episodes (`grouped`, empty otherwise).
+-- whose previous one is in the period and whose one before that is not. Both are counted
+-- as differences of plain comparisons (a null start compares as not in the period), which
+-- DuckDB evaluates about twice as fast as the same tests with `is null or`: children are
+-- the episodes less those whose previous one is in the period; repeat children are those
+-- whose previous one is in the period less those whose one before that is too (the one
+-- before starts no later than the previous one, so the second are among the first). With
+-- an episode filter, the children are counted from their filtered episodes (`grouped`,
+-- empty otherwise).
 with grouped as (
     select
         count(*) as children,
@@ -31,11 +37,11 @@ select
     coalesce(count_if(category = 'absent'), 0)::bigint as episodes_absent,
     coalesce(count_if(category = 'away'), 0)::bigint as episodes_away,
     (case when $from_care is null and $age_band is null and $risk_level is null
-        then coalesce(count_if(previous_start is null or previous_start < $period_start::date), 0)
+        then count(*) - coalesce(count_if(previous_start >= $period_start::date), 0)
         else coalesce(any_value(grouped.children), 0) end)::bigint as children,
     (case when $from_care is null and $age_band is null and $risk_level is null
-        then coalesce(count_if(previous_start >= $period_start::date
-            and (before_previous_start is null or before_previous_start < $period_start::date)), 0)
+        then coalesce(count_if(previous_start >= $period_start::date), 0)
+            - coalesce(count_if(before_previous_start >= $period_start::date), 0)
         else coalesce(any_value(grouped.repeat_children), 0) end)::bigint as repeat_children,
     coalesce(count_if(from_care), 0)::bigint as from_care_episodes,
     coalesce(count_if(risk_level = 'high'), 0)::bigint as high_risk_episodes,

@@ -3,15 +3,16 @@
 -- Children: with no from-care, age-band or risk filter (sex and ethnicity are the child's
 -- own), each child has exactly one episode in the month's part of the period whose previous
 -- episode (mart_episode.previous_start, over all its episodes) starts before that part, or
--- that has none; so they are counted in the same pass as the episodes, as in `kpis`. With
+-- that has none; so they are counted in the same pass as the episodes, as in `kpis` (the
+-- episodes less those whose previous episode starts in that part). With
 -- an episode filter, the distinct children of the filtered episodes. Exactly one of the
 -- two branches has rows (a distinct count costs its hashing even over no rows, so it has
 -- a branch of its own).
 select
     date_trunc('month', start_date)::date as month,
     count(*) as episodes,
-    coalesce(count_if(previous_start is null
-        or previous_start < greatest(date_trunc('month', start_date)::date, $period_start::date)), 0)::bigint
+    (count(*) - coalesce(count_if(
+        previous_start >= greatest(date_trunc('month', start_date)::date, $period_start::date)), 0))::bigint
         as children
 from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 where $from_care is null and $age_band is null and $risk_level is null
