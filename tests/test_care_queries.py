@@ -103,3 +103,37 @@ def test_care_monthly_queries_equal_their_plain_definitions_on_drawn_marts(small
                            [START + dt.timedelta(days=day), care, age, sex, risk, category])
     start = START + dt.timedelta(days=first)
     check(small_mart, start, start + dt.timedelta(days=length), filters)
+
+
+def plain_placement_days(con, start, end) -> dict:
+    """Days placed per distance band over the period, from every SSDA903 placement: an open
+    one runs to the store's last episode date; both ends inclusive, clipped to the period."""
+    last_episode = con.execute("select max(start_date) from fct_episode").fetchone()[0]
+    days: dict = {}
+    for band, first, last in con.execute("select distance_band, start_date, end_date from fct_placement").fetchall():
+        last = last or last_episode or first
+        clipped = (min(last, end) - max(first, start)).days + 1
+        if clipped > 0:
+            days[band] = days.get(band, 0) + clipped
+    return days
+
+
+def check_placement_days(con, start, end) -> None:
+    got = con.execute(queries.named("care_distance_rates"), params(start, end, {})).df()
+    expected = plain_placement_days(con, start, end)
+    assert {band: int(n) for band, n in zip(got["distance_band"], got["placement_days"]) if n} == {
+        band: n for band, n in expected.items() if band in set(got["distance_band"])}
+    assert set(expected) <= set(got["distance_band"])
+
+
+def test_the_authority_has_open_placements_in_three_distance_bands(generated_authority):
+    # (No placement of the generated authority has an unknown distance: the hand-made store
+    # of test_page_care has one.)
+    assert generated_authority.execute("select count(*) from fct_placement where end_date is null").fetchone()[0] > 0
+    assert len(plain_placement_days(generated_authority, *YEAR)) == 3
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dates(dt.date(2020, 1, 1), dt.date(2026, 6, 30)), st.integers(0, 2000))
+def test_distance_rates_placement_days_equal_the_plain_definition(generated_authority, start, days):
+    check_placement_days(generated_authority, start, start + dt.timedelta(days=days))

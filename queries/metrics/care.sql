@@ -65,20 +65,15 @@ with band as (
     ) as band_list(distance_band, band_order)
 ),
 
-placement as (
+-- The placements overlapping the period (one starting after it is skipped by the start
+-- order), each clipped to it, both ends inclusive.
+placement_days as (
     select
         distance_band,
-        greatest(start_date, $period_start::date) as first_day,
-        least(
-            coalesce(end_date, (select max(start_date) from mart_episode), start_date), $period_end::date
-        ) as last_day
-    from fct_placement
-),
-
-placement_days as (
-    select distance_band, sum(date_diff('day', first_day, last_day) + 1) as placement_days
-    from placement
-    where last_day >= first_day
+        sum(date_diff('day', greatest(start_date, $period_start::date), least(last_day, $period_end::date)) + 1)
+            as placement_days
+    from mart_placement_span
+    where start_date <= $period_end::date and last_day >= $period_start::date and last_day >= start_date
     group by distance_band
 ),
 
