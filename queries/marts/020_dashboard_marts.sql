@@ -110,6 +110,8 @@ rule_window as (
 
 select
     episode.start_date,
+    -- The month of the start (DuckDB's date_trunc per row was most of the monthly trend's time).
+    date_trunc('month', episode.start_date)::date as start_month,
     key.child_no,
     episode.episode_id,
     sequence.child_seq,

@@ -9,17 +9,16 @@
 -- two branches has rows (a distinct count costs its hashing even over no rows, so it has
 -- a branch of its own).
 select
-    date_trunc('month', start_date)::date as month,
+    start_month as month,
     count(*) as episodes,
-    (count(*) - coalesce(count_if(
-        previous_start >= greatest(date_trunc('month', start_date)::date, $period_start::date)), 0))::bigint
+    (count(*) - coalesce(count_if(previous_start >= greatest(start_month, $period_start::date)), 0))::bigint
         as children
 from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
 where $from_care is null and $age_band is null and $risk_level is null
 group by 1
 union all
 select
-    date_trunc('month', start_date)::date as month,
+    start_month as month,
     count(*) as episodes,
     count(distinct child_no) as children
 from mart_episodes_filtered($period_start, $period_end, $from_care, $age_band, $sex, $ethnicity_group, $risk_level)
