@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given, strategies as st
@@ -245,8 +246,8 @@ def test_a_long_table_draws_its_first_rows_and_downloads_them_all():
 
         def walk(node):
             name = type(node).__name__
-            if name == "Tr":
-                found["tr"] += 1
+            if name == "Markdown":    # the table, as one component of its markup
+                found["tr"] += node.children.count("<tr>")
             if name == "Store":
                 found["store"] = node.data
             if name == "P":
@@ -295,3 +296,68 @@ def test_a_request_asks_the_store_each_question_once(demo_store, monkeypatch):
             update_overview(*values)
             data.close_request_connection()
     assert ran.count("kpis") == 4 and ran.count("overview_monthly_trend") == 2, ran
+
+
+class _TableReader(HTMLParser):
+    """The caption, header cells and body rows of one table's markup, and every tag seen."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.caption, self.header, self.rows = [], "", [], []
+        self._text, self._in = None, None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "tr" and self._in == "tbody":
+            self.rows.append([])
+        if tag in ("thead", "tbody"):
+            self._in = tag
+        if tag in ("caption", "th", "td"):
+            self._text = ""
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "caption":
+            self.caption = self._text
+        elif tag == "th":
+            self.header.append(self._text)
+        elif tag == "td":
+            self.rows[-1].append(self._text)
+        if tag in ("caption", "th", "td"):
+            self._text = None
+
+
+# Markup's own characters and words drawn often, any other character now and then.
+cell_text = st.lists(st.one_of(st.sampled_from(list("<>&\"'/=;# \n\r") + ["td", "tr", "b", "amp", "lt", "x3c"]),
+                              st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))),
+                     max_size=8).map("".join)
+
+
+@given(st.lists(cell_text, min_size=1, max_size=4, unique=True),
+       st.lists(st.lists(st.one_of(cell_text, st.none(), st.integers(), st.floats(allow_nan=True))), max_size=5),
+       cell_text)
+def test_a_drawn_table_is_its_cells_text_whatever_they_hold(columns, rows, caption):
+    """Any text in a cell, header or caption comes back as that text (a line break as a
+    space), inside the one table's structure: no value can add markup."""
+    import pandas as pd
+
+    from dashboard.components import _cell_text, html_table, table_html
+
+    frame = pd.DataFrame([(row + [None] * len(columns))[:len(columns)] for row in rows], columns=columns)
+    markup = table_html(frame, caption)
+    assert "\n" not in markup and "\r" not in markup    # one HTML block of one line for the Markdown
+    reader = _TableReader()
+    reader.feed(markup)
+    reader.close()
+    flat = lambda text: text.replace("\r", " ").replace("\n", " ")  # noqa: E731
+    assert reader.header == [flat(c) for c in columns]
+    assert reader.rows == [[flat(_cell_text(v)) for v in row] for row in frame.itertuples(index=False, name=None)]
+    assert reader.caption == (flat(caption) if caption else "")
+    allowed = {"table", "caption", "thead", "tbody", "tr", "th", "td"}
+    assert set(reader.tags) <= allowed
+    assert reader.tags.count("tr") == len(frame) + 1
+    component = html_table(frame, caption)
+    assert component.children == markup and component.dangerously_allow_html
