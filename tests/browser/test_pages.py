@@ -175,6 +175,19 @@ def test_page_loads_cleanly(server, loaded, page_path):
     assert watched.problems() == {}, f"{page_path}: {watched.problems()}\nserver log tail:\n{server.log()[-2000:]}"
 
 
+def test_the_native_string_trims_survive_dash_s_polyfill(loaded):
+    """Dash's polyfill (core-js 2) takes the trims and number parsers for its own, slower,
+    versions in every current browser; the app serves it with the natives put back
+    (dashboard.app.POLYFILL). U+180E is not whitespace to the language since 2016, nor to
+    the native functions; it is to the polyfill's. What the polyfill is there for is still there."""
+    page = loaded("/").page
+    assert page.evaluate("""() => [
+        '\\u180E'.trim().length, '\\u180E'.trimStart().length, '\\u180E'.trimEnd().length,
+        String(parseFloat('\\u180E1')), String(parseInt('\\u180E1')), String(Number.parseFloat('\\u180E1')),
+        typeof regeneratorRuntime, typeof window.__mfhcNatives]""") == [1, 1, 1, "NaN", "NaN", "NaN", "object",
+                                                                       "undefined"]
+
+
 # 2. axe-core: no serious or critical violation.
 def test_page_accessibility(loaded, page_path):
     from axe_playwright_python.sync_playwright import Axe
